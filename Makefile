@@ -1,0 +1,49 @@
+# Two commands set everything up on a fresh machine with Python 3.11+:
+#   make demo   install, then run the whole pipeline offline on the bundled sample portal
+#   make test   install, then lint and run the test suite (what CI runs)
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV_VERSION := 0.13.9
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+DATA_DIR ?= $(if $(OPIOIDS_DATA_DIR),$(OPIOIDS_DATA_DIR),data)
+
+.PHONY: install demo test lint format ui bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/opioids demo
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# The Dagster UI on the instance the CLI and the demo write to (http://127.0.0.1:3000).
+ui: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(abspath $(DATA_DIR))/dagster_home} $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000
+
+bench: install
+	$(VENV)/bin/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""Publish: the validated outputs as a DuckDB extract, Parquet, CSV and a methodology page."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from assets.common import OWNERS
+from pipelines.comparators import load_comparators
+from pipelines.methodology import methodology_markdown
+from pipelines.publish import publish
+from pipelines.resources import MethodResource, StoreResource
+from pipelines.warehouse import WAREHOUSE_POOL
+
+
+@asset(
+    group_name="publish",
+    kinds={"duckdb", "parquet", "csv"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    deps=[AssetKey("comparator_statistics")],
+    description=(
+        "published/opioid_comparators.duckdb: the extract analysts and dashboards read, "
+        "with the same tables as Parquet and CSV under published/files/. Built aside, "
+        "checked for referential integrity, then swapped in atomically: a failure leaves "
+        "the previous publication untouched."
+    ),
+)
+def published_extract(
+    context: AssetExecutionContext, store: StoreResource, method: MethodResource
+) -> MaterializeResult:
+    page = methodology_markdown(
+        load_comparators(), factor_set=method.ome_factor_set, min_list_size=method.min_list_size
+    )
+    publication = publish(
+        store.warehouse_path, store.published_dir, extra_files={"methodology.md": page}
+    )
+    return MaterializeResult(
+        metadata={
+            "extract": MetadataValue.path(str(publication.extract_path)),
+            "checksum_sha256": publication.checksum_sha256,
+            "published_at": publication.published_at,
+            **{f"rows_{t}": MetadataValue.int(n) for t, n in publication.row_counts.items()},
+        }
+    )

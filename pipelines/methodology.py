@@ -1,0 +1,109 @@
+"""The methodology page, generated from the comparator definitions and the OME reference,
+so the explanation published with the numbers cannot drift from how they were computed."""
+
+from __future__ import annotations
+
+import csv
+
+from pipelines.comparators import Comparator
+from pipelines.config import REFERENCE_DIR
+
+_FILTER_TEXT = {
+    "in_scope": "in-scope opioid analgesics (all routes)",
+    "non_cancer_scope": "in-scope opioids taken by mouth or through the skin",
+    "strong": "strong opioids",
+    "regular_long_acting": "regular long-acting products (modified-release oral, patches)",
+    "patch": "fentanyl and buprenorphine patches",
+    "high_dose": "likely daily dose at or above the threshold",
+}
+_MEASURE_TEXT = {
+    "items": "prescription items",
+    "ome_mg_per_day": "mg oral morphine equivalent per day",
+}
+
+
+def _describe(measure: str, filters: tuple[str, ...]) -> str:
+    what = _MEASURE_TEXT[measure]
+    return what + (" of " + "; ".join(_FILTER_TEXT[f] for f in filters) if filters else "")
+
+
+def methodology_markdown(
+    comparators: list[Comparator], *, factor_set: str, min_list_size: int
+) -> str:
+    lines = [
+        "# Opioid prescribing comparators: methodology",
+        "",
+        "Per GP practice (prescribing setting 4), per dispensing month, from the NHSBSA English",
+        "Prescribing Dataset. Denominators are registered patients (all ages) and registered",
+        "adults aged 18+ from NHS England's 'Patients Registered at a GP Practice' for the same",
+        "month. Organisation values (PCN, sub-ICB location, ICB, region, England) and 3- and",
+        "12-month values are sums of numerators over sums of denominators.",
+        "",
+        "## What open data can and cannot show",
+        "",
+        "The open data counts items and quantities per practice and product. It has no patients,",
+        "durations or diagnoses. 'Long-term' is approximated by regular long-acting products",
+        "(modified-release oral opioids and patches); 'non-cancer' by leaving out injections,",
+        "buccal, sublingual, nasal and rectal products, which are mostly palliative. Items are",
+        "not patients, and these comparators are not for clinical decisions about individuals.",
+        "",
+        "## Comparators",
+        "",
+    ]
+    for c in comparators:
+        lines += [f"### {c.title} (`{c.id}`)", "", c.description, ""]
+        lines.append(f"- Numerator: {_describe(c.measure, c.filters)}.")
+        if c.denominator_type == "population":
+            lines.append(
+                f"- Denominator: registered {' / '.join(c.populations)}; value per {c.scale:,.0f}."
+            )
+        else:
+            lines.append(
+                f"- Denominator: {_describe(c.denominator_measure or 'items', c.denominator_filters)}; value in percent."
+            )
+        lines.append(f"- Units: {c.units}. Direction: {c.direction.replace('_', ' ')}.")
+        thresholds = [v for v in c.variants if v.high_dose_threshold_mg is not None]
+        if thresholds:
+            lines.append(
+                "- Variants: "
+                + ", ".join(
+                    f"`{v.id}` (>= {v.high_dose_threshold_mg:g} mg OME/day)" for v in thresholds
+                )
+                + "."
+            )
+        lines.append("")
+    lines += [
+        "## Oral morphine equivalence",
+        "",
+        "OME for a row = total quantity x opioid mg per unit x the OME factor for the substance",
+        "and route. Combination products count the opioid only. Patches are rates: mg per patch",
+        "= micrograms/hour x wear hours / 1000, with factor 100 for fentanyl and buprenorphine.",
+        "Liquids are per ml; injections per ampoule or vial.",
+        "",
+        f"Factor set in use: `{factor_set}`.",
+        "",
+        "| substance | route | factor | source |",
+        "|---|---|---|---|",
+    ]
+    with open(REFERENCE_DIR / "ome_factors.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("factor_set") == factor_set:
+                lines.append(
+                    f"| {row['substance']} | {row['route']} | {row['factor']} | {row.get('source', '')} |"
+                )
+    lines += [
+        "",
+        "## High dose",
+        "",
+        "An item is high dose when the likely daily dose of a regular long-acting product reaches",
+        "the threshold: strength x doses per day x factor (2 doses a day for twice-daily",
+        "modified-release products, 1 for once-daily ones), or for patches micrograms/hour x 24",
+        "/ 1000 x 100. Immediate-release products and injections are never high dose by this rule.",
+        "",
+        "## Statistics",
+        "",
+        f"Practices with fewer than {min_list_size:,} registered patients keep their values but are",
+        "left out of deciles, percentile ranks and funnel limits, and are flagged.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""Monthly partitions: one per EPD dispensing month."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+from dagster import MonthlyPartitionsDefinition
+
+# The SNOMED EPD dataset starts in 2020-11; earlier months come from the retired dataset
+# and can be included by setting OPIOIDS_FIRST_MONTH (e.g. 2014-01).
+FIRST_MONTH = os.environ.get("OPIOIDS_FIRST_MONTH", "2020-11")
+
+monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{FIRST_MONTH}-01")
+
+
+def partition_month(partition_key: str) -> date:
+    return datetime.strptime(partition_key, "%Y-%m-%d").date()
+
+
+def month_partition_key(month: date) -> str:
+    return f"{month:%Y-%m}-01"
+
+
+def parse_month(text: str) -> date:
+    """``YYYY-MM`` as typed on the command line, with a clear error otherwise."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m").date()
+    except ValueError as exc:
+        raise ValueError(f"expected a month as YYYY-MM, got {text!r}") from exc
+
+
+def months_between(first: date, last: date) -> list[date]:
+    if last < first:
+        raise ValueError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out

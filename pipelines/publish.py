@@ -1,0 +1,132 @@
+"""Publishing: a new extract is built aside, checked, then swapped in atomically.
+
+Readers (analysts' DuckDB sessions, dashboards) only ever see a complete extract: the new
+file is built under a temporary name in the same directory and renamed over the old one,
+which is atomic on POSIX. If building or checking fails, the previous publication stays
+exactly as it was, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.staging import sha256_file
+from pipelines.warehouse import run, run_script, run_template
+
+EXTRACT_NAME = "opioid_comparators.duckdb"
+# Tables copied out as Parquet and CSV beside the extract, for tools without DuckDB.
+EXPORT_TABLES = (
+    "comparators",
+    "practices",
+    "practice_comparators",
+    "organisation_comparators",
+    "national_deciles",
+    "presentation_breakdown",
+    "opioid_presentations",
+    "unresolved_presentations",
+)
+
+
+_ALLOWED = {
+    "table": EXPORT_TABLES,
+    "format": ("parquet", "csv"),
+    "options": (", COMPRESSION zstd", ", HEADER true"),
+}
+
+
+class PublishError(RuntimeError):
+    """The new extract failed a check; the previous publication was left in place."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    extract_path: Path
+    checksum_sha256: str
+    row_counts: dict[str, int]
+    published_at: str
+
+
+def build_extract(warehouse_path: Path, target: Path) -> dict[str, int]:
+    """Create the extract's tables in ``target`` (a new file) from the warehouse."""
+    con = duckdb.connect(str(target))
+    try:
+        run(con, "publish/attach_warehouse", {"path": str(warehouse_path)})
+        run_script(con, "publish/extract")
+        run_script(con, "publish/comments")
+        run(con, "publish/detach_warehouse")
+        counts = {
+            t: run_template(con, "publish/count_table", {"table": t}, _ALLOWED).fetchone()[0]
+            for t in EXPORT_TABLES
+        }
+        problems = run(con, "publish/integrity").fetchall()
+        if problems:
+            detail = "; ".join(f"{check}: {n} row(s)" for check, n in problems)
+            raise PublishError(f"new extract failed integrity checks ({detail})")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return counts
+
+
+def export_files(extract: Path, out_dir: Path) -> None:
+    con = duckdb.connect(str(extract), read_only=True)
+    try:
+        (out_dir / "parquet").mkdir(parents=True)
+        (out_dir / "csv").mkdir(parents=True)
+        for table in EXPORT_TABLES:
+            for fmt, options in (("parquet", ", COMPRESSION zstd"), ("csv", ", HEADER true")):
+                run_template(
+                    con,
+                    "publish/export_table",
+                    {"table": table, "format": fmt, "options": options},
+                    _ALLOWED,
+                    {"path": str(out_dir / fmt / f"{table}.{fmt}")},
+                )
+    finally:
+        con.close()
+
+
+def publish(
+    warehouse_path: Path, published_dir: Path, *, extra_files: dict[str, str] | None = None
+) -> Publication:
+    """Build, check and atomically swap in a new publication."""
+    published_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    tmp_extract = published_dir / f".{EXTRACT_NAME}.{token}.tmp"
+    tmp_files = published_dir / f".files.{token}.tmp"
+    try:
+        counts = build_extract(warehouse_path, tmp_extract)
+        export_files(tmp_extract, tmp_files)
+        for name, text in (extra_files or {}).items():
+            (tmp_files / name).write_text(text)
+        with open(tmp_extract, "rb") as fh:
+            os.fsync(fh.fileno())
+        # Swap: the extract in one rename; the file folders by moving the old one aside.
+        final_extract = published_dir / EXTRACT_NAME
+        os.replace(tmp_extract, final_extract)
+        _swap_dir(tmp_files, published_dir / "files")
+    finally:
+        tmp_extract.unlink(missing_ok=True)
+        shutil.rmtree(tmp_files, ignore_errors=True)
+    return Publication(
+        extract_path=final_extract,
+        checksum_sha256=sha256_file(final_extract),
+        row_counts=counts,
+        published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _swap_dir(new: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)

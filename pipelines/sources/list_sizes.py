@@ -1,0 +1,232 @@
+"""NHS England "Patients Registered at a GP Practice": the comparators' denominators.
+
+The publication has no API: an index page links to one page per month, and each month
+page links to CSV (sometimes zipped) files at hashed paths. So we follow links by their
+shape, and when the shape is not what we expect we say which page and what we looked for,
+rather than silently finding nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import polars as pl
+
+from pipelines.http import HttpClient, SourceError
+from pipelines.sources.epd import SchemaError
+
+FILE_STEMS = {
+    "all": "gp-reg-pat-prac-all",
+    "male": "gp-reg-pat-prac-sing-age-male",
+    "female": "gp-reg-pat-prac-sing-age-female",
+    "map": "gp-reg-pat-prac-map",
+}
+ADULT_MIN_AGE = 18
+_MONTH_SLUG = re.compile(
+    r"patients-registered-at-a-gp-practice/("
+    + "|".join(m.lower() for m in calendar.month_name[1:])
+    + r")-(\d{4})/?$",
+    re.IGNORECASE,
+)
+
+LIST_SIZE_SCHEMA = {
+    "month": pl.Date(),
+    "practice_code": pl.String(),
+    "patients": pl.Int64(),
+    "adults": pl.Int64(),
+}
+PRACTICE_MAP_COLUMNS = (
+    "PRACTICE_CODE", "PRACTICE_NAME", "PCN_CODE", "PCN_NAME", "SUB_ICB_LOCATION_CODE",
+    "SUB_ICB_LOCATION_NAME", "ICB_CODE", "ICB_NAME", "COMM_REGION_CODE", "COMM_REGION_NAME",
+)  # fmt: skip
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def page_links(html: str, base_url: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    return [urljoin(base_url, h) for h in parser.hrefs]
+
+
+def month_pages(http: HttpClient, index_url: str) -> dict[date, str]:
+    """Every monthly publication page linked from the index, by month."""
+    html = http.get(index_url, what="list-size index page").text
+    pages: dict[date, str] = {}
+    for link in page_links(html, index_url):
+        match = _MONTH_SLUG.search(link.split("?")[0].split("#")[0])
+        if match:
+            month = date(int(match.group(2)), _month_number(match.group(1)), 1)
+            pages.setdefault(month, link)
+    if not pages:
+        raise SourceError(
+            "list-size index page links to no monthly publication pages "
+            "(expected links ending .../patients-registered-at-a-gp-practice/<month>-<year>); "
+            "the page layout may have changed",
+            url=index_url,
+        )
+    return pages
+
+
+def _month_number(name: str) -> int:
+    return [m.lower() for m in calendar.month_name].index(name.lower())
+
+
+@dataclass(frozen=True)
+class MonthFiles:
+    month: date
+    page_url: str
+    files: dict[str, str]
+
+
+def month_files(http: HttpClient, index_url: str, month: date) -> MonthFiles:
+    """The data file links on one month's publication page."""
+    pages = month_pages(http, index_url)
+    if month not in pages:
+        latest = max(pages)
+        raise SourceError(
+            f"no list-size publication for {month:%B %Y} on the index page "
+            f"(latest listed: {latest:%B %Y})",
+            url=index_url,
+        )
+    page_url = pages[month]
+    html = http.get(page_url, what=f"list-size page {month:%Y-%m}").text
+    files: dict[str, str] = {}
+    for link in page_links(html, page_url):
+        filename = link.split("?")[0].rstrip("/").rsplit("/", 1)[-1].lower()
+        if not filename.endswith((".csv", ".zip")):
+            continue
+        stem = filename.rsplit(".", 1)[0]
+        for kind, wanted in FILE_STEMS.items():
+            # Re-issued files carry a suffix such as _V2; prefer the latest issue listed.
+            if stem == wanted or re.fullmatch(re.escape(wanted) + r"[_-]v\d+", stem):
+                files[kind] = link
+    missing = [FILE_STEMS[k] for k in FILE_STEMS if k not in files]
+    if missing:
+        raise SourceError(
+            f"list-size page for {month:%Y-%m} has no link to {', '.join(missing)} (.csv or .zip)",
+            url=page_url,
+        )
+    return MonthFiles(month=month, page_url=page_url, files=files)
+
+
+def read_table(http: HttpClient, url: str, what: str) -> pl.DataFrame:
+    """A CSV, or a zip holding one CSV, as text columns (types are checked by the parsers)."""
+    content = http.get(url, what=what).content
+    if content[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as zf:
+                names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+                if len(names) != 1:
+                    raise SourceError(
+                        f"{what}: zip holds {len(names)} CSV files, expected 1", url=url
+                    )
+                content = zf.read(names[0])
+        except zipfile.BadZipFile as exc:
+            raise SourceError(f"{what}: corrupt zip ({exc})", url=url) from exc
+    try:
+        frame = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8-lossy")
+    except pl.exceptions.PolarsError as exc:
+        raise SourceError(f"{what}: unreadable CSV ({exc})", url=url) from exc
+    return frame.rename({c: c.strip().upper() for c in frame.columns})
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{what}: missing column(s) {', '.join(missing)}; columns were {', '.join(frame.columns)}"
+        )
+
+
+def _counts(frame: pl.DataFrame, what: str) -> pl.Expr:
+    return pl.col("NUMBER_OF_PATIENTS").str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def parse_list_sizes(
+    all_ages: pl.DataFrame, male: pl.DataFrame, female: pl.DataFrame, month: date
+) -> pl.DataFrame:
+    """All-ages and 18+ registered patients per practice.
+
+    Adults come from the single-year-of-age files (ages 18..94 plus ``95+``) because the
+    all-ages file has no age split.
+    """
+    _require(all_ages, ("CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS"), "gp-reg-pat-prac-all")
+    type_col = "TYPE" if "TYPE" in all_ages.columns else "ORG_TYPE"
+    totals = all_ages.filter(
+        (pl.col("SEX").str.to_uppercase() == "ALL")
+        & (pl.col("AGE").str.to_uppercase() == "ALL")
+        & (pl.col(type_col).str.to_uppercase() == "GP" if type_col in all_ages.columns else True)
+    ).select(
+        pl.col("CODE").str.strip_chars().alias("practice_code"),
+        _counts(all_ages, "all").alias("patients"),
+    )
+    singles = []
+    for frame, what in (
+        (male, "gp-reg-pat-prac-sing-age-male"),
+        (female, "gp-reg-pat-prac-sing-age-female"),
+    ):
+        _require(frame, ("ORG_TYPE", "ORG_CODE", "AGE", "NUMBER_OF_PATIENTS"), what)
+        age = pl.col("AGE").str.strip_chars().str.replace(r"\+$", "").cast(pl.Int64, strict=False)
+        singles.append(
+            frame.filter(
+                (pl.col("ORG_TYPE").str.to_uppercase() == "GP") & (age >= ADULT_MIN_AGE)
+            ).select(
+                pl.col("ORG_CODE").str.strip_chars().alias("practice_code"),
+                _counts(frame, what).alias("n"),
+            )
+        )
+    adults = pl.concat(singles).group_by("practice_code").agg(pl.col("n").sum().alias("adults"))
+    bad = totals.filter(pl.col("patients").is_null())
+    if bad.height:
+        raise SchemaError(
+            f"gp-reg-pat-prac-all {month:%Y-%m}: {bad.height} practice(s) with a non-numeric "
+            f"NUMBER_OF_PATIENTS, e.g. {bad.get_column('practice_code').head(3).to_list()}"
+        )
+    out = (
+        totals.group_by("practice_code")
+        .agg(pl.col("patients").sum())
+        .join(adults, on="practice_code", how="left")
+        .with_columns(pl.lit(month).alias("month"))
+    )
+    return out.select([pl.col(c).cast(t) for c, t in LIST_SIZE_SCHEMA.items()]).sort(
+        "practice_code"
+    )
+
+
+def parse_practice_map(frame: pl.DataFrame) -> pl.DataFrame:
+    """Practice -> PCN, sub-ICB location, ICB and region, from ``gp-reg-pat-prac-map``."""
+    _require(frame, PRACTICE_MAP_COLUMNS, "gp-reg-pat-prac-map")
+    return (
+        frame.select(
+            pl.col("PRACTICE_CODE").str.strip_chars().alias("practice_code"),
+            pl.col("PRACTICE_NAME").alias("map_practice_name"),
+            pl.col("PCN_CODE").alias("pcn_code"),
+            pl.col("PCN_NAME").alias("pcn_name"),
+            pl.col("SUB_ICB_LOCATION_CODE").alias("sub_icb_code"),
+            pl.col("SUB_ICB_LOCATION_NAME").alias("sub_icb_name"),
+            pl.col("ICB_CODE").alias("icb_code"),
+            pl.col("ICB_NAME").alias("icb_name"),
+            pl.col("COMM_REGION_CODE").alias("region_code"),
+            pl.col("COMM_REGION_NAME").alias("region_name"),
+        )
+        .unique(subset="practice_code", keep="first")
+        .sort("practice_code")
+    )

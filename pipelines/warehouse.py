@@ -1,0 +1,98 @@
+"""The DuckDB warehouse: SQL from files, bind parameters, idempotent partition writes.
+
+DuckDB allows one writing process per file. Assets that write here share the Dagster pool
+``warehouse`` (limit 1 in ``dagster.yaml``), and each partition write is one transaction
+that deletes the month and inserts it again, so a re-run gives identical rows and a failed
+write leaves the previous month intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.config import SQL_DIR
+
+WAREHOUSE_POOL = "warehouse"
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``; every statement the pipeline runs lives there."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"no SQL file {path}")
+    return path.read_text()
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run one statement from a SQL file with bind parameters, never string formatting."""
+    return con.execute(sql(name), params)
+
+
+def run_each(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> None:
+    """Run every statement of a file with the same named parameters (our files end each
+    statement with a semicolon at the end of a line)."""
+    lines = sql(name).splitlines()
+    body = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
+    for statement in (s.strip() for s in body.split(";\n")):
+        if statement.strip(" ;\n"):
+            con.execute(statement, params)
+
+
+def run_template(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    identifiers: Mapping[str, str],
+    allowed: Mapping[str, Collection[str]],
+    params: Mapping[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run a SQL file whose braces stand for identifiers (table names, COPY formats).
+
+    Identifiers cannot be bind parameters, so each must be one of a fixed allowlist given
+    by the caller; values still go through bind parameters.
+    """
+    for key, value in identifiers.items():
+        if value not in allowed.get(key, ()):
+            raise ValueError(f"identifier {key}={value!r} is not allowed in {name}")
+    text = "\n".join(line for line in sql(name).splitlines() if not line.startswith("--"))
+    return con.execute(text.format(**identifiers), params)
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run a parameter-free file of several statements (schema definitions)."""
+    con.execute(sql(name))
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            run_script(con, "warehouse/schema")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

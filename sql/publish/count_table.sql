@@ -1,0 +1,2 @@
+-- {table} is checked against the allowlist of published tables.
+SELECT count(*) FROM {table}

@@ -1,0 +1,1 @@
+INSERT INTO comparator_definitions BY NAME SELECT * FROM definitions_frame

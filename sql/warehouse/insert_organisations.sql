@@ -1,0 +1,1 @@
+INSERT INTO organisations BY NAME SELECT * FROM organisations_frame

@@ -1,0 +1,1 @@
+INSERT INTO quantity_limits BY NAME SELECT * FROM limits_frame

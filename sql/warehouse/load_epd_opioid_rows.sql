@@ -1,0 +1,1 @@
+INSERT INTO epd_opioid_rows BY NAME SELECT * FROM read_parquet($path) WHERE month = $month

@@ -1,0 +1,150 @@
+"""EPD header layouts, the portal query and normalisation to the staged schema."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from pipelines.sources.epd import STAGED_SCHEMA, SchemaError, detect_layout, normalise, portal_query
+
+LEGACY = [
+    "YEAR_MONTH", "REGIONAL_OFFICE_NAME", "REGIONAL_OFFICE_CODE", "ICB_NAME", "ICB_CODE",
+    "PCO_NAME", "PCO_CODE", "PRACTICE_NAME", "PRACTICE_CODE", "BNF_CHEMICAL_SUBSTANCE",
+    "CHEMICAL_SUBSTANCE_BNF_DESCR", "BNF_CODE", "BNF_DESCRIPTION", "BNF_CHAPTER_PLUS_CODE",
+    "QUANTITY", "ITEMS", "TOTAL_QUANTITY", "ADQUSAGE", "NIC", "ACTUAL_COST", "UNIDENTIFIED",
+    "SNOMED_CODE",
+]  # fmt: skip
+CURRENT = [
+    "YEAR_MONTH", "REGIONAL_OFFICE_NAME", "REGIONAL_OFFICE_CODE", "ICB_NAME", "ICB_CODE",
+    "PCO_NAME", "PCO_CODE", "PRACTICE_NAME", "PRACTICE_CODE", "BNF_CHEMICAL_SUBSTANCE_CODE",
+    "BNF_CHEMICAL_SUBSTANCE", "BNF_PRESENTATION_CODE", "BNF_PRESENTATION_NAME",
+    "BNF_CHAPTER_PLUS_CODE", "QUANTITY", "ITEMS", "TOTAL_QUANTITY", "ADQ_USAGE", "NIC",
+    "ACTUAL_COST", "UNIDENTIFIED", "SNOMED_CODE",
+]  # fmt: skip
+
+
+def test_layouts_map_the_same_meaning_from_different_names():
+    legacy = detect_layout(LEGACY, where="t")
+    current = detect_layout(CURRENT, where="t")
+    assert legacy.name == "legacy" and current.name == "current"
+    # The same column name means different things in the two layouts.
+    assert legacy.source("chemical_code") == "BNF_CHEMICAL_SUBSTANCE"
+    assert current.source("chemical_code") == "BNF_CHEMICAL_SUBSTANCE_CODE"
+    assert legacy.source("bnf_code") == "BNF_CODE"
+    assert current.source("bnf_name") == "BNF_PRESENTATION_NAME"
+    assert legacy.unknown == () and current.unknown == ()
+
+
+def test_older_icb_names_are_accepted():
+    header = [("STP_CODE" if c == "ICB_CODE" else c) for c in LEGACY if c != "ICB_NAME"]
+    assert detect_layout(header, where="t").source("icb_code") == "STP_CODE"
+
+
+def test_missing_column_is_named():
+    header = [c for c in CURRENT if c != "ITEMS"]
+    with pytest.raises(SchemaError, match=r"current EPD layout is missing column\(s\) ITEMS"):
+        detect_layout(header, where="EPD_SNOMED_202503")
+
+
+def test_renamed_key_column_fails_with_the_header_listed():
+    header = [("BNF_PRESENTATION_CD" if c == "BNF_PRESENTATION_CODE" else c) for c in CURRENT]
+    with pytest.raises(SchemaError, match="neither EPD layout"):
+        detect_layout(header, where="t")
+
+
+def test_unknown_extra_column_is_reported_not_fatal():
+    layout = detect_layout([*LEGACY, "NEW_FLAG"], where="t")
+    assert layout.unknown == ("NEW_FLAG",)
+
+
+def test_portal_query_uses_layout_names_and_validates_the_table():
+    q = portal_query(detect_layout(CURRENT, where="t"), "EPD_SNOMED_202503")
+    assert "FROM `EPD_SNOMED_202503`" in q
+    assert "WHERE BNF_PRESENTATION_CODE LIKE '0407%'" in q
+    assert "SUM(TOTAL_QUANTITY) AS TOTAL_QUANTITY" in q
+    with pytest.raises(ValueError):
+        portal_query(detect_layout(CURRENT, where="t"), "EPD_SNOMED_202503`; DROP")
+
+
+def _raw(layout_header, rows):
+    return pl.DataFrame(
+        [dict(zip(layout_header, r, strict=True)) for r in rows],
+        schema={c: pl.String for c in layout_header},
+    )
+
+
+def _legacy_row(
+    practice, code, qty, items, month="202401", name="Zomorph 30mg modified-release capsules"
+):
+    values = {c: "x" for c in LEGACY}
+    values.update(
+        YEAR_MONTH=month, PRACTICE_CODE=practice, PRACTICE_NAME="P " + practice, PCO_CODE="15N",
+        ICB_CODE="QWE", REGIONAL_OFFICE_CODE="Y56", BNF_CHEMICAL_SUBSTANCE=code[:9], BNF_CODE=code,
+        BNF_DESCRIPTION=name, QUANTITY=str(qty), ITEMS=str(items), TOTAL_QUANTITY=str(qty * items),
+        NIC="1.5", ACTUAL_COST="1.25",
+    )  # fmt: skip
+    return [values[c] for c in LEGACY]
+
+
+def test_normalise_sums_snomed_and_pack_size_rows():
+    raw = _raw(
+        LEGACY,
+        [
+            _legacy_row("A81001", "0407020Q0BCAAAB", 60, 2),  # two SNOMED / pack rows...
+            _legacy_row("A81001", "0407020Q0BCAAAB", 56, 1),  # ...of one presentation
+            _legacy_row("A81001", "0407010H0AAAMAM", 100, 3, name="Paracetamol 500mg tablets"),
+            _legacy_row("A81002", "0205051R0AAAAAA", 28, 5, name="Ramipril"),  # not 0407: dropped
+        ],
+    )
+    out = normalise(raw, detect_layout(LEGACY, where="t"), date(2024, 1, 1), where="t")
+    assert out.schema == pl.Schema(STAGED_SCHEMA)
+    assert out.height == 2
+    zomorph = out.filter(pl.col("bnf_code") == "0407020Q0BCAAAB").row(0, named=True)
+    assert zomorph["items"] == 3
+    assert zomorph["total_quantity"] == 60 * 2 + 56 * 1
+    assert zomorph["max_quantity"] == 60
+    assert zomorph["source_rows"] == 2
+    assert zomorph["nic"] == pytest.approx(3.0)
+    assert zomorph["month"] == date(2024, 1, 1)
+    assert zomorph["chemical_code"] == "0407020Q0"
+
+
+def test_normalise_reads_current_year_month_text():
+    values = {c: "x" for c in CURRENT}
+    values.update(
+        YEAR_MONTH="2025-03", PRACTICE_CODE="A81001", PCO_CODE="15N", ICB_CODE="QWE",
+        REGIONAL_OFFICE_CODE="Y56", BNF_CHEMICAL_SUBSTANCE_CODE="0407020A0",
+        BNF_PRESENTATION_CODE="0407020A0AAAAAA", BNF_PRESENTATION_NAME="Fentanyl 25micrograms/hour transdermal patches",
+        QUANTITY="5", ITEMS="2", TOTAL_QUANTITY="10", NIC="3", ACTUAL_COST="2.5",
+    )  # fmt: skip
+    raw = _raw(CURRENT, [[values[c] for c in CURRENT]])
+    out = normalise(raw, detect_layout(CURRENT, where="t"), date(2025, 3, 1), where="t")
+    assert out.row(0, named=True)["month"] == date(2025, 3, 1)
+    assert out.row(0, named=True)["total_quantity"] == 10
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.__setitem__(LEGACY.index("YEAR_MONTH"), "202402"), "another month"),
+        (lambda r: r.__setitem__(LEGACY.index("QUANTITY"), "ten"), "non-numeric QUANTITY"),
+        (lambda r: r.__setitem__(LEGACY.index("ITEMS"), "-1"), "ITEMS not a whole number"),
+        (lambda r: r.__setitem__(LEGACY.index("ITEMS"), "1.5"), "ITEMS not a whole number"),
+        (lambda r: r.__setitem__(LEGACY.index("TOTAL_QUANTITY"), "-4"), "negative quantity"),
+    ],
+)
+def test_bad_values_fail_naming_the_problem(mutate, message):
+    row = _legacy_row("A81001", "0407020Q0BCAAAB", 60, 2)
+    mutate(row)
+    with pytest.raises(SchemaError, match=message):
+        normalise(
+            _raw(LEGACY, [row]),
+            detect_layout(LEGACY, where="t"),
+            date(2024, 1, 1),
+            where="EPD_SNOMED_202401",
+        )
+
+
+def test_empty_month_is_an_error():
+    with pytest.raises(SchemaError, match="empty month"):
+        normalise(_raw(LEGACY, []), detect_layout(LEGACY, where="t"), date(2024, 1, 1), where="t")
