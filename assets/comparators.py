@@ -18,7 +18,7 @@ from pipelines.config import REFERENCE_DIR
 from pipelines.partitions import monthly_partitions, partition_month
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.statistics import compute_statistics
-from pipelines.warehouse import WAREHOUSE_POOL, connect, run, run_each, transaction
+from pipelines.warehouse import WAREHOUSE_POOL, connect, query_frame, run, run_each, transaction
 
 
 def load_definitions(con) -> pl.DataFrame:
@@ -87,12 +87,8 @@ def practice_opioid_comparators(
         with transaction(con):
             load_definitions(con)
             load_month(con, store, month)
-        summary = pl.from_arrow(
-            run(con, "warehouse/month_summary", {"month": month}).fetch_arrow_table()
-        )
-        sample = pl.from_arrow(
-            run(con, "warehouse/month_preview", {"month": month}).fetch_arrow_table()
-        )
+        summary = query_frame(con, "warehouse/month_summary", {"month": month})
+        sample = query_frame(con, "warehouse/month_preview", {"month": month})
     row = summary.row(0, named=True)
     return MaterializeResult(
         metadata={

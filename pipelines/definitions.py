@@ -1,7 +1,5 @@
 """The Dagster code location: assets, checks, jobs, schedule, sensors and resources."""
 
-from __future__ import annotations
-
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
 from assets import comparators, ingest, publish, reference
@@ -12,11 +10,17 @@ from pipelines.sensors import new_month_sensor, publish_after_month
 
 _modules = [ingest, reference, comparators, publish]
 
-defs = Definitions(
-    assets=load_assets_from_modules(_modules),
-    asset_checks=load_asset_checks_from_modules(_modules),
-    jobs=[organisations_job, monthly_job, publish_job],
-    schedules=[monthly_refresh_schedule],
-    sensors=[new_month_sensor, publish_after_month],
-    resources=build_resources(),
-)
+
+def build_definitions(resources: dict) -> Definitions:
+    """The same definitions with other resources (the CLI binds them to its settings)."""
+    return Definitions(
+        assets=load_assets_from_modules(_modules),
+        asset_checks=load_asset_checks_from_modules(_modules),
+        jobs=[organisations_job, monthly_job, publish_job],
+        schedules=[monthly_refresh_schedule],
+        sensors=[new_month_sensor, publish_after_month],
+        resources=resources,
+    )
+
+
+defs = build_definitions(build_resources())

@@ -18,6 +18,9 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.partitions import month_partition_key
 
+# The full event log is in the instance (and the UI); the terminal shows warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 class RunFailed(RuntimeError):
     """A Dagster run failed; the message carries the failing step and its error."""
@@ -37,12 +40,10 @@ def prepare_instance(settings: Settings) -> DagsterInstance:
 
 def build_definitions(settings: Settings, **source_overrides: object) -> Definitions:
     """The code location's definitions with resources bound to these settings."""
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
     from pipelines.resources import build_resources
 
-    return Definitions.merge(
-        defs, Definitions(resources=build_resources(settings, **source_overrides))
-    )
+    return build_definitions(build_resources(settings, **source_overrides))
 
 
 def _failure_message(result: ExecuteInProcessResult) -> str:
@@ -50,6 +51,9 @@ def _failure_message(result: ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             err = event.step_failure_data.error
+            # Dagster wraps user errors; the cause is what says what went wrong and where.
+            while err.cause is not None and err.cls_name == "DagsterExecutionStepExecutionError":
+                err = err.cause
             messages.append(f"{event.step_key}: {err.cls_name}: {err.message.strip()}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
@@ -87,7 +91,11 @@ def refresh(
     def execute(job_name: str, label: str, partition_key: str | None = None) -> None:
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
+            run_config=QUIET,
+            instance=instance,
+            partition_key=partition_key,
+            tags=tags,
+            raise_on_error=False,
         )
         report.run_ids.append(result.run_id)
         if not result.success:

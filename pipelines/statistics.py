@@ -12,12 +12,11 @@ import duckdb
 import polars as pl
 
 from pipelines import stats
-from pipelines.warehouse import run, run_script
+from pipelines.warehouse import query_frame, run, run_script
 
 
 def _values_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    frame = pl.from_arrow(run(con, "warehouse/select_comparator_values").fetch_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
+    frame = query_frame(con, "warehouse/select_comparator_values")
     # The statistics library speaks of the rolling window as ``window``; SQL cannot.
     return frame.rename({"period": "window"})
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipelines.config import SQL_DIR
 
@@ -37,6 +38,15 @@ def run(
 ) -> duckdb.DuckDBPyConnection:
     """Run one statement from a SQL file with bind parameters, never string formatting."""
     return con.execute(sql(name), params)
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """The result of a SQL file as a Polars frame (through Arrow, without copying rows)."""
+    return con.sql(sql(name), params=params).pl()
 
 
 def run_each(

@@ -62,9 +62,9 @@ windows AS (
 )
 SELECT
   w.org_level, w.org_code, w.month, w.comparator_id, w.variant, w.denominator_type, w.period,
-  w.numerator, w.denominator, w.months_in_window,
+  w.numerator::DOUBLE AS numerator, w.denominator::DOUBLE AS denominator, w.months_in_window,
   CASE WHEN w.months_in_window = w.window_months AND w.denominator > 0
-       THEN d.scale * w.numerator / w.denominator END AS value,
+       THEN d.scale * w.numerator::DOUBLE / w.denominator::DOUBLE END AS value,
   d.scale, d.kind, d.direction,
   CASE WHEN w.org_level = 'practice' THEN l.patients END AS list_size
 FROM windows AS w

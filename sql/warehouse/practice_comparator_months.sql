@@ -2,6 +2,7 @@
 -- each definition row names a measure and the presentation flags it requires, so this one
 -- statement serves every comparator file. Practices with a list size but no opioid rows
 -- get numerator 0; practices that prescribed but have no list size get a null denominator.
+-- Each row's contribution is rounded to 6 decimals (micrograms) and summed exactly.
 INSERT INTO practice_comparator_months
 WITH gp AS (
   SELECT practice_code FROM organisations WHERE prescribing_setting = 4
@@ -22,7 +23,8 @@ SELECT
   d.comparator_id,
   d.variant,
   d.denominator_type,
-  COALESCE(SUM(CASE WHEN d.num_measure = 'items' THEN f.items ELSE f.ome_mg / f.days_in_month END)
+  COALESCE(SUM(CASE WHEN d.num_measure = 'items' THEN f.items ELSE f.ome_mg / f.days_in_month END
+      ::DECIMAL(38, 6))
     FILTER (WHERE (NOT d.num_in_scope OR f.in_scope)
               AND (NOT d.num_non_cancer_scope OR f.non_cancer_scope)
               AND (NOT d.num_strong OR f.strong)
@@ -33,7 +35,8 @@ SELECT
   CASE d.den_population
     WHEN 'patients' THEN ANY_VALUE(p.patients)
     WHEN 'adults' THEN ANY_VALUE(p.adults)
-    ELSE COALESCE(SUM(CASE WHEN d.den_measure = 'items' THEN f.items ELSE f.ome_mg / f.days_in_month END)
+    ELSE COALESCE(SUM(CASE WHEN d.den_measure = 'items' THEN f.items ELSE f.ome_mg / f.days_in_month END
+        ::DECIMAL(38, 6))
       FILTER (WHERE (NOT d.den_in_scope OR f.in_scope)
                 AND (NOT d.den_non_cancer_scope OR f.non_cancer_scope)
                 AND (NOT d.den_strong OR f.strong)

@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS comparator_definitions (
 CREATE TABLE IF NOT EXISTS practice_comparator_months (
   month DATE NOT NULL, practice_code VARCHAR NOT NULL, comparator_id VARCHAR NOT NULL,
   variant VARCHAR NOT NULL, denominator_type VARCHAR NOT NULL,
-  numerator DOUBLE, denominator DOUBLE
+  -- Exact decimals: sums over practices and months then do not depend on the order in
+  -- which parallel threads add them, so a re-run reproduces every digit.
+  numerator DECIMAL(38, 6), denominator DECIMAL(38, 6)
 );
 CREATE TABLE IF NOT EXISTS quantity_limits (form VARCHAR PRIMARY KEY, max_units_per_item DOUBLE, reason VARCHAR);
