@@ -16,8 +16,10 @@ from assets.common import OWNERS, preview
 from pipelines.comparators import definition_rows, load_comparators
 from pipelines.config import REFERENCE_DIR
 from pipelines.partitions import monthly_partitions, partition_month
+from pipelines.quality import comparator_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.statistics import compute_statistics
+from pipelines.validation import check_results, failure_message, failures, load_suite, validate
 from pipelines.warehouse import WAREHOUSE_POOL, connect, query_frame, run, run_each, transaction
 
 
@@ -60,9 +62,17 @@ def load_month(con, store: StoreResource, month: date) -> None:
     run(con, "warehouse/practice_comparator_months", params)
 
 
+COMPARATOR_SUITE = load_suite("practice_opioid_comparators")
+
+
+class _RolledBack(Exception):
+    """Raised inside the write transaction to undo a month that failed its checks."""
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="comparators",
+    check_specs=COMPARATOR_SUITE.check_specs(),
     kinds={"duckdb", "sql"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
@@ -84,9 +94,22 @@ def practice_opioid_comparators(
 ) -> MaterializeResult:
     month = partition_month(context.partition_key)
     with connect(store.warehouse_path) as con:
-        with transaction(con):
-            load_definitions(con)
-            load_month(con, store, month)
+        try:
+            with transaction(con):
+                load_definitions(con)
+                load_month(con, store, month)
+                outcomes = validate(comparator_frame(con, month), COMPARATOR_SUITE)
+                if failures(outcomes):
+                    raise _RolledBack
+        except _RolledBack:
+            message = failure_message(outcomes, f"comparators {month:%Y-%m}")
+            context.log.error(message + "; rolled back, the warehouse is unchanged")
+            return MaterializeResult(
+                metadata={"rejected": True, "reason": message},
+                check_results=check_results(
+                    outcomes, "practice_opioid_comparators", f"comparators {month:%Y-%m}"
+                ),
+            )
         summary = query_frame(con, "warehouse/month_summary", {"month": month})
         sample = query_frame(con, "warehouse/month_preview", {"month": month})
     row = summary.row(0, named=True)
@@ -100,7 +123,10 @@ def practice_opioid_comparators(
             "national_high_dose_items_90mg": MetadataValue.int(int(row["high_dose_items"] or 0)),
             "implausible_quantity_rows": MetadataValue.int(row["implausible_quantity_rows"]),
             "preview": preview(sample),
-        }
+        },
+        check_results=check_results(
+            outcomes, "practice_opioid_comparators", f"comparators {month:%Y-%m}"
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     DataVersion,
     MaterializeResult,
     MetadataValue,
@@ -18,11 +19,17 @@ from dagster import (
 from assets.common import OWNERS, preview
 from pipelines.fetch import fetch_month, is_unchanged, stage_month
 from pipelines.partitions import monthly_partitions, partition_month
-from pipelines.resources import SourcesResource, StoreResource
+from pipelines.quality import epd_frame, epd_parameters, list_size_frame
+from pipelines.resources import MethodResource, SourcesResource, StoreResource
 from pipelines.sources import list_sizes as ls
 from pipelines.sources.ods import GP_PRACTICE_SETTING, fetch_epraccur
 from pipelines.staging import write_json, write_parquet
+from pipelines.validation import check_results, failure_message, failures, load_suite, validate
 from pipelines.warehouse import WAREHOUSE_POOL, connect, run, transaction
+
+EPD_SUITE = load_suite("epd_opioid_rows")
+LIST_SIZE_SUITE = load_suite("practice_list_sizes")
+ORGANISATION_SUITE = load_suite("practice_organisations")
 
 
 @asset(
@@ -30,18 +37,24 @@ from pipelines.warehouse import WAREHOUSE_POOL, connect, run, transaction
     group_name="ingest",
     kinds={"python", "parquet"},
     owners=OWNERS,
+    check_specs=EPD_SUITE.check_specs(),
     description=(
         "One month of English Prescribing Dataset rows for BNF section 4.7 (analgesics), "
         "aggregated to practice x presentation, from the NHSBSA portal. Both EPD header "
         "layouts are mapped to one schema. Skipped when the month's resource is unchanged; "
-        "re-fetched when it is re-published."
+        "re-fetched when it is re-published. Checked before it is staged: a month that "
+        "fails a critical check is not staged (it is kept under staging/rejected/)."
     ),
 )
 def epd_opioid_rows(
-    context: AssetExecutionContext, sources: SourcesResource, store: StoreResource
+    context: AssetExecutionContext,
+    sources: SourcesResource,
+    store: StoreResource,
+    method: MethodResource,
 ) -> MaterializeResult:
     month = partition_month(context.partition_key)
     staging = store.staging
+    params = epd_parameters(staging, month, method.month_change_tolerance)
     with sources.http() as http:
         ckan = sources.ckan(http)
         resource = ckan.epd_resource(month)
@@ -50,15 +63,38 @@ def epd_opioid_rows(
             context.log.info(
                 f"{resource.name} unchanged since {previous['retrieved_at']}; not re-fetched"
             )
+            staged = pl.read_parquet(staging.epd_path(month))
+            outcomes = validate(epd_frame(staged), EPD_SUITE, params)
             return MaterializeResult(
                 metadata=_epd_metadata(previous, skipped=True, frame=None),
                 data_version=DataVersion(previous["checksum_sha256"]),
+                check_results=check_results(
+                    outcomes, "epd_opioid_rows", f"{resource.name} (staged)"
+                ),
             )
         context.log.info(
             f"fetching {resource.name} ({resource.version_key}) via {sources.fetch_route}"
         )
         fetched = fetch_month(
             ckan, http, resource, sources.fetch_route, work_dir=store.root / "downloads"
+        )
+    outcomes = validate(epd_frame(fetched.frame), EPD_SUITE, params)
+    where = f"{resource.name} ({resource.version_key})"
+    checks = check_results(outcomes, "epd_opioid_rows", where)
+    if failures(outcomes):
+        message = failure_message(outcomes, where)
+        context.log.error(message + "; not staged, the previous staged month is unchanged")
+        rejected = staging.rejected_epd_path(month)
+        write_parquet(fetched.frame, rejected)
+        return MaterializeResult(
+            metadata={
+                "rejected": True,
+                "reason": message,
+                "rejected_rows_kept_at": MetadataValue.path(str(rejected)),
+                "resource_name": resource.name,
+                "published_at": str(resource.published_at),
+            },
+            check_results=checks,
         )
     provenance = stage_month(staging, resource, fetched)
     if fetched.layout.unknown:
@@ -68,6 +104,7 @@ def epd_opioid_rows(
     return MaterializeResult(
         metadata=_epd_metadata(provenance, skipped=False, frame=fetched.frame),
         data_version=DataVersion(provenance["checksum_sha256"]),
+        check_results=checks,
     )
 
 
@@ -101,6 +138,8 @@ def _epd_metadata(prov: dict, *, skipped: bool, frame: pl.DataFrame | None) -> d
     group_name="ingest",
     kinds={"python", "parquet"},
     owners=OWNERS,
+    check_specs=LIST_SIZE_SUITE.check_specs(),
+    deps=[AssetKey("epd_opioid_rows"), AssetKey("practice_organisations")],
     description=(
         "Registered patients per GP practice as at the 1st of the month (NHS England, "
         "'Patients Registered at a GP Practice'): all ages, and adults 18+ summed from the "
@@ -108,7 +147,10 @@ def _epd_metadata(prov: dict, *, skipped: bool, frame: pl.DataFrame | None) -> d
     ),
 )
 def practice_list_sizes(
-    context: AssetExecutionContext, sources: SourcesResource, store: StoreResource
+    context: AssetExecutionContext,
+    sources: SourcesResource,
+    store: StoreResource,
+    method: MethodResource,
 ) -> MaterializeResult:
     month = partition_month(context.partition_key)
     with sources.http() as http:
@@ -119,6 +161,19 @@ def practice_list_sizes(
             if kind != "map"
         }
     frame = ls.parse_list_sizes(tables["all"], tables["male"], tables["female"], month)
+    outcomes = validate(
+        list_size_frame(frame, store.staging, month),
+        LIST_SIZE_SUITE,
+        {"coverage_min": method.list_size_coverage},
+    )
+    where = f"list sizes {month:%Y-%m} ({files.page_url})"
+    checks = check_results(outcomes, "practice_list_sizes", where)
+    if failures(outcomes):
+        message = failure_message(outcomes, where)
+        context.log.error(message + "; not staged")
+        return MaterializeResult(
+            metadata={"rejected": True, "reason": message}, check_results=checks
+        )
     path = store.staging.list_sizes_path(month)
     checksum = write_parquet(frame, path)
     provenance = {
@@ -142,6 +197,7 @@ def practice_list_sizes(
             "preview": preview(frame),
         },
         data_version=DataVersion(checksum),
+        check_results=checks,
     )
 
 
@@ -150,6 +206,7 @@ def practice_list_sizes(
     kinds={"python", "duckdb"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
+    check_specs=ORGANISATION_SUITE.check_specs(),
     description=(
         "Every prescribing cost centre with its prescribing setting, status and open/close "
         "dates (ODS epraccur), mapped to PCN, sub-ICB location, ICB and NHS England region "
@@ -170,6 +227,15 @@ def practice_organisations(
             ls.read_table(http, files.files["map"], f"gp-reg-pat-prac-map {latest:%Y-%m}")
         )
     frame = build_organisations(epraccur, practice_map, latest_map=f"{latest:%Y-%m}")
+    outcomes = validate(frame, ORGANISATION_SUITE)
+    where = f"organisations (ODS epraccur, practice map {latest:%Y-%m})"
+    checks = check_results(outcomes, "practice_organisations", where)
+    if failures(outcomes):
+        message = failure_message(outcomes, where)
+        context.log.error(message + "; not staged")
+        return MaterializeResult(
+            metadata={"rejected": True, "reason": message}, check_results=checks
+        )
     path = store.staging.organisations_path()
     checksum = write_parquet(frame, path)
     with connect(store.warehouse_path) as con, transaction(con):
@@ -194,6 +260,7 @@ def practice_organisations(
             "preview": preview(gp),
         },
         data_version=DataVersion(checksum),
+        check_results=checks,
     )
 
 

@@ -6,12 +6,22 @@ from assets.common import OWNERS
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
 from pipelines.publish import publish
+from pipelines.quality import integrity_frame
 from pipelines.resources import MethodResource, StoreResource
+from pipelines.validation import check_results, failure_message, load_suite, validate
 from pipelines.warehouse import WAREHOUSE_POOL
+
+PUBLISH_SUITE = load_suite("published_extract")
+
+
+def integrity_gate(con) -> list:
+    """The published_extract suite, run on the new extract before it is swapped in."""
+    return validate(integrity_frame(con), PUBLISH_SUITE)
 
 
 @asset(
     group_name="publish",
+    check_specs=PUBLISH_SUITE.check_specs(),
     kinds={"duckdb", "parquet", "csv"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
@@ -30,13 +40,24 @@ def published_extract(
         load_comparators(), factor_set=method.ome_factor_set, min_list_size=method.min_list_size
     )
     publication = publish(
-        store.warehouse_path, store.published_dir, extra_files={"methodology.md": page}
+        store.warehouse_path,
+        store.published_dir,
+        gate=integrity_gate,
+        extra_files={"methodology.md": page},
     )
+    checks = check_results(publication.outcomes, "published_extract", "new extract")
+    if not publication.published:
+        message = failure_message(publication.outcomes, "new extract")
+        context.log.error(message + "; the previous publication is unchanged")
+        return MaterializeResult(
+            metadata={"rejected": True, "reason": message}, check_results=checks
+        )
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "extract": MetadataValue.path(str(publication.extract_path)),
             "checksum_sha256": publication.checksum_sha256,
             "published_at": publication.published_at,
             **{f"rows_{t}": MetadataValue.int(n) for t, n in publication.row_counts.items()},
-        }
+        },
     )

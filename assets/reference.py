@@ -18,8 +18,10 @@ from dagster import (
 from assets.common import OWNERS, preview
 from pipelines.ome import canonical_chemical_code, load_reference, resolve_frame
 from pipelines.partitions import monthly_partitions, partition_month
+from pipelines.quality import presentation_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.staging import write_parquet
+from pipelines.validation import check_results, failure_message, failures, load_suite, validate
 
 
 def resolve_month(rows: pl.DataFrame, factor_set: str) -> pl.DataFrame:
@@ -47,12 +49,16 @@ def unresolved_in(resolved: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+PRESENTATION_SUITE = load_suite("opioid_presentations")
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="reference",
     kinds={"python", "parquet"},
     owners=OWNERS,
     deps=[AssetKey("epd_opioid_rows")],
+    check_specs=PRESENTATION_SUITE.check_specs(),
     description=(
         "The OME reference for every BNF 4.7 presentation prescribed in the month: "
         "substance, route, form, opioid mg per unit, OME factor and its source, OME per "
@@ -65,6 +71,19 @@ def opioid_presentations(
     month = partition_month(context.partition_key)
     rows = pl.read_parquet(store.staging.epd_path(month))
     resolved = resolve_month(rows, method.ome_factor_set)
+    outcomes = validate(
+        presentation_frame(resolved, rows),
+        PRESENTATION_SUITE,
+        {"max_unresolved_share": method.max_unresolved_share},
+    )
+    where = f"OME reference {month:%Y-%m} (factor set {method.ome_factor_set})"
+    checks = check_results(outcomes, "opioid_presentations", where)
+    if failures(outcomes):
+        message = failure_message(outcomes, where)
+        context.log.error(message + "; not staged")
+        return MaterializeResult(
+            metadata={"rejected": True, "reason": message}, check_results=checks
+        )
     checksum = write_parquet(resolved, store.staging.presentations_path(month))
     in_scope = resolved.filter(pl.col("in_scope"))
     unresolved = unresolved_in(resolved, rows)
@@ -94,6 +113,7 @@ def opioid_presentations(
             ),
         },
         data_version=DataVersion(checksum),
+        check_results=checks,
     )
 
 

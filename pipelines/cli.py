@@ -84,7 +84,7 @@ def demo_summary(settings: Settings, seconds: float) -> str:
 
     con = duckdb.connect(str(settings.extract_path), read_only=True)
     try:
-        practices, months, comparators, rows = run(con, "publish/summary").fetchone()
+        practices, months, comparators, rows = run(con, "publish/summary").fetchall()[0]
     finally:
         con.close()
     files = settings.published_dir / "files"

@@ -42,6 +42,10 @@ class Settings:
     min_list_size: int = 1000
     http_timeout_seconds: float = 120.0
     http_max_attempts: int = 4
+    # Validation thresholds (expectation suite parameters).
+    month_change_tolerance: float = 0.3
+    list_size_coverage: float = 0.95
+    max_unresolved_share: float = 0.01
 
     @property
     def staging_dir(self) -> Path:
@@ -85,4 +89,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         min_list_size=int(env.get("OPIOIDS_MIN_LIST_SIZE", "1000")),
         http_timeout_seconds=float(env.get("OPIOIDS_HTTP_TIMEOUT", "120")),
         http_max_attempts=int(env.get("OPIOIDS_HTTP_MAX_ATTEMPTS", "4")),
+        month_change_tolerance=float(env.get("OPIOIDS_MONTH_CHANGE_TOLERANCE", "0.3")),
+        list_size_coverage=float(env.get("OPIOIDS_LIST_SIZE_COVERAGE", "0.95")),
+        max_unresolved_share=float(env.get("OPIOIDS_MAX_UNRESOLVED_SHARE", "0.01")),
     )

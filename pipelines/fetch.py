@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.http import HttpClient, SourceError
 from pipelines.sources.ckan import CkanClient, EpdResource
-from pipelines.sources.epd import Layout, detect_layout, normalise, portal_query
+from pipelines.sources.epd import Layout, SchemaError, detect_layout, normalise, portal_query
 from pipelines.staging import StagingArea, read_json, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,11 @@ def fetch_via_sql(ckan: CkanClient, resource: EpdResource) -> FetchedMonth:
     layout = detect_layout(fields, where=where)
     query = portal_query(layout, resource.name)
     result = ckan.datastore_search_sql(resource.name, query)
+    if result.frame.height == 0:
+        raise SchemaError(
+            f"{resource.name}: the portal returned no BNF 4.7 rows at all for "
+            f"{resource.month:%Y-%m} (empty month)"
+        )
     # The answer carries the aliases of the query, which are the layout's own names.
     answer_layout = detect_layout(result.frame.columns, where=f"{resource.name} (query answer)")
     frame = normalise(

@@ -65,6 +65,7 @@ UNIDENTIFIED_ROW_SHARE = 0.015
 UNSPECIFIED_ROW_SHARE = 0.004
 OTHER_ROW_SHARE = 0.06
 MEAN_EXTRA_ITEMS = 4.0
+QUANTITY_SLOTS = 24
 
 _ORG_COLUMNS = (
     "YEAR_MONTH", "REGIONAL_OFFICE_NAME", "REGIONAL_OFFICE_CODE", "ICB_NAME", "ICB_CODE",
@@ -359,11 +360,22 @@ class _Presentations:
     n_snomed: np.ndarray  # SNOMED codes per presentation (1-4)
     snomed_offset: np.ndarray  # index of its first code in ``snomed``
     snomed: list[str]
-    packs: np.ndarray  # (n, 3) quantities per item; unused slots repeat the first
-    n_packs: np.ndarray
+    quantities: np.ndarray  # (n, QUANTITY_SLOTS) distinct quantities per item, commonest first
+    quantity_max: np.ndarray
     unit_cost: np.ndarray
     adq_per_unit: np.ndarray
     item_scale: np.ndarray
+
+
+def _quantity_ladder(packs: Sequence[int]) -> np.ndarray:
+    """Distinct quantities per item: the pack sizes, then their multiples in order.
+
+    Quantities beyond the ladder are its largest + k x the first pack, distinct too.
+    """
+    ladder = list(dict.fromkeys(packs))
+    multiples = sorted({p * m for p in packs for m in range(2, QUANTITY_SLOTS + 1)} - set(ladder))
+    ladder += multiples[: QUANTITY_SLOTS - len(ladder)]
+    return np.asarray(ladder[:QUANTITY_SLOTS], dtype=np.int64)
 
 
 def _snomed_codes(rng: np.random.Generator, n: int) -> list[str]:
@@ -439,13 +451,9 @@ def _presentations(rng: np.random.Generator, month: str) -> _Presentations:
         rng.integers(1, 3, size=n),
     )
     offset = np.concatenate(([0], np.cumsum(n_snomed)[:-1]))
-    packs = np.zeros((n, 3), dtype=np.int64)
-    n_packs = np.zeros(n, dtype=np.int64)
+    quantities = np.zeros((n, QUANTITY_SLOTS), dtype=np.int64)
     for i, r in enumerate(rows):
-        ps = r[7][:3]
-        n_packs[i] = len(ps)
-        packs[i, : len(ps)] = ps
-        packs[i, len(ps) :] = ps[0]
+        quantities[i] = _quantity_ladder(r[7])
     return _Presentations(
         mid=mids,
         section_0407=is_0407,
@@ -453,8 +461,8 @@ def _presentations(rng: np.random.Generator, month: str) -> _Presentations:
         n_snomed=n_snomed,
         snomed_offset=offset,
         snomed=_snomed_codes(rng, int(n_snomed.sum())),
-        packs=packs,
-        n_packs=n_packs,
+        quantities=quantities,
+        quantity_max=quantities.max(axis=1),
         unit_cost=np.asarray([r[8] for r in rows], dtype=float),
         adq_per_unit=np.asarray([r[9] for r in rows], dtype=float),
         item_scale=np.exp(rng.normal(0.0, 0.6, size=n)),
@@ -492,9 +500,10 @@ def _plan(
     g_centre: list[np.ndarray] = []
     g_pres: list[np.ndarray] = []
     g_rows: list[np.ndarray] = []
+    largest = int(np.argmax(budget))
     for c in range(len(centres.prefix)):
         total = budget[c]
-        if total < 0.5:
+        if total < 0.5 and c != largest:  # tiny files: most centres have no rows at all
             continue
         opioid = total * min(0.5, share / DEFAULT_OPIOID_SHARE * centres.opioid_share[c])
         picks = []
@@ -567,10 +576,17 @@ def _chunk_frame(
     first = np.repeat(np.cumsum(counts) - counts, counts)
     j = np.arange(n, dtype=np.int64) - first  # which variant within the group
     s = pres.n_snomed[p]
-    np_ = pres.n_packs[p]
     snomed_idx = pres.snomed_offset[p] + j % s
-    pack = pres.packs[p, (j // s) % np_]
-    quantity = pack * (1 + j // (s * np_))
+    # Each SNOMED code's k-th row takes the k-th quantity of the presentation's ladder, so
+    # no two rows of a practice share presentation, SNOMED code and quantity.
+    slot = j // s
+    last = QUANTITY_SLOTS - 1
+    beyond = np.maximum(0, slot - last)
+    quantity = np.where(
+        beyond > 0,
+        pres.quantity_max[p] + beyond * pres.quantities[p, 0],
+        pres.quantities[p, np.minimum(slot, last)],
+    )
     lam = MEAN_EXTRA_ITEMS * centres.item_scale[centre] * pres.item_scale[p] / np.maximum(1, j)
     items = 1 + rng.poisson(lam * rng.exponential(1.0, size=n))
     total = quantity * items

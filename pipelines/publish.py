@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.staging import sha256_file
+from pipelines.validation import CheckOutcome, failures
 from pipelines.warehouse import run, run_script, run_template
 
 EXTRACT_NAME = "opioid_comparators.duckdb"
@@ -41,20 +43,25 @@ _ALLOWED = {
 }
 
 
-class PublishError(RuntimeError):
-    """The new extract failed a check; the previous publication was left in place."""
-
-
 @dataclass(frozen=True)
 class Publication:
+    """What a publish attempt did: ``published`` is false when the gate failed."""
+
+    published: bool
     extract_path: Path
-    checksum_sha256: str
+    checksum_sha256: str | None
     row_counts: dict[str, int]
-    published_at: str
+    published_at: str | None
+    outcomes: list[CheckOutcome]
 
 
-def build_extract(warehouse_path: Path, target: Path) -> dict[str, int]:
-    """Create the extract's tables in ``target`` (a new file) from the warehouse."""
+Gate = Callable[[duckdb.DuckDBPyConnection], list[CheckOutcome]]
+
+
+def build_extract(
+    warehouse_path: Path, target: Path, gate: Gate
+) -> tuple[dict[str, int], list[CheckOutcome]]:
+    """Create the extract's tables in ``target`` (a new file) and run the gate on it."""
     con = duckdb.connect(str(target))
     try:
         run(con, "publish/attach_warehouse", {"path": str(warehouse_path)})
@@ -62,17 +69,14 @@ def build_extract(warehouse_path: Path, target: Path) -> dict[str, int]:
         run_script(con, "publish/comments")
         run(con, "publish/detach_warehouse")
         counts = {
-            t: run_template(con, "publish/count_table", {"table": t}, _ALLOWED).fetchone()[0]
+            t: run_template(con, "publish/count_table", {"table": t}, _ALLOWED).fetchall()[0][0]
             for t in EXPORT_TABLES
         }
-        problems = run(con, "publish/integrity").fetchall()
-        if problems:
-            detail = "; ".join(f"{check}: {n} row(s)" for check, n in problems)
-            raise PublishError(f"new extract failed integrity checks ({detail})")
+        outcomes = gate(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    return counts
+    return counts, outcomes
 
 
 def export_files(extract: Path, out_dir: Path) -> None:
@@ -94,32 +98,40 @@ def export_files(extract: Path, out_dir: Path) -> None:
 
 
 def publish(
-    warehouse_path: Path, published_dir: Path, *, extra_files: dict[str, str] | None = None
+    warehouse_path: Path,
+    published_dir: Path,
+    *,
+    gate: Gate,
+    extra_files: dict[str, str] | None = None,
 ) -> Publication:
-    """Build, check and atomically swap in a new publication."""
+    """Build and check a new publication; swap it in atomically only if the gate passes."""
     published_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     tmp_extract = published_dir / f".{EXTRACT_NAME}.{token}.tmp"
     tmp_files = published_dir / f".files.{token}.tmp"
+    final_extract = published_dir / EXTRACT_NAME
     try:
-        counts = build_extract(warehouse_path, tmp_extract)
+        counts, outcomes = build_extract(warehouse_path, tmp_extract, gate)
+        if failures(outcomes):
+            return Publication(False, final_extract, None, counts, None, outcomes)
         export_files(tmp_extract, tmp_files)
         for name, text in (extra_files or {}).items():
             (tmp_files / name).write_text(text)
         with open(tmp_extract, "rb") as fh:
             os.fsync(fh.fileno())
         # Swap: the extract in one rename; the file folders by moving the old one aside.
-        final_extract = published_dir / EXTRACT_NAME
         os.replace(tmp_extract, final_extract)
         _swap_dir(tmp_files, published_dir / "files")
     finally:
         tmp_extract.unlink(missing_ok=True)
         shutil.rmtree(tmp_files, ignore_errors=True)
     return Publication(
+        published=True,
         extract_path=final_extract,
         checksum_sha256=sha256_file(final_extract),
         row_counts=counts,
         published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        outcomes=outcomes,
     )
 
 

@@ -66,6 +66,9 @@ class MethodResource(ConfigurableResource):
 
     ome_factor_set: str = "uk"
     min_list_size: int = 1000
+    month_change_tolerance: float = 0.3
+    list_size_coverage: float = 0.95
+    max_unresolved_share: float = 0.01
 
 
 def build_resources(settings: Settings | None = None, **source_overrides: object) -> dict:
@@ -82,5 +85,11 @@ def build_resources(settings: Settings | None = None, **source_overrides: object
             **source_overrides,  # type: ignore[arg-type]
         ),
         "store": StoreResource(data_dir=str(s.data_dir)),
-        "method": MethodResource(ome_factor_set=s.ome_factor_set, min_list_size=s.min_list_size),
+        "method": MethodResource(
+            ome_factor_set=s.ome_factor_set,
+            min_list_size=s.min_list_size,
+            month_change_tolerance=s.month_change_tolerance,
+            list_size_coverage=s.list_size_coverage,
+            max_unresolved_share=s.max_unresolved_share,
+        ),
     }

@@ -56,12 +56,10 @@ def _failure_message(result: ExecuteInProcessResult) -> str:
                 err = err.cause
             messages.append(f"{event.step_key}: {err.cls_name}: {err.message.strip()}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            evaluation = getattr(data, "asset_check_evaluation", data)
-            if evaluation is not None and not getattr(evaluation, "passed", True):
-                messages.append(
-                    f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
-                )
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity.value == "ERROR":
+                asset = evaluation.asset_key.to_user_string()
+                messages.append(f"check {asset}.{evaluation.check_name}: {evaluation.description}")
     return "; ".join(messages) or "run failed (see the Dagster UI for the run's events)"
 
 

@@ -75,6 +75,10 @@ class StagingArea:
     def epd_provenance_path(self, month: date) -> Path:
         return self.root / "epd" / f"{month_key(month)}.provenance.json"
 
+    def rejected_epd_path(self, month: date) -> Path:
+        """Where a month that failed its checks is kept for inspection (never read)."""
+        return self.root / "rejected" / "epd" / f"{month_key(month)}.parquet"
+
     def list_sizes_path(self, month: date) -> Path:
         return self.root / "list_sizes" / f"{month_key(month)}.parquet"
 

@@ -1,23 +1,34 @@
 """Reading one monthly EPD file (CSV, or a zip holding one) into the staged opioid rows.
 
-A month is 7 GB of CSV and 18 million rows, so nothing here holds the file in memory:
-DuckDB's ``read_csv`` streams it, keeps BNF section 0407 and aggregates per practice and
-presentation as the portal query does (``sql/bulk/scan_partial.sql``).
+A month is 7 GB of CSV and 18 million rows, of which about 2.5% are BNF section 0407.
+Nothing here holds the file in memory, and the work is arranged around one measured
+fact: DuckDB reads a CSV fastest when it does not have to split lines into columns.
 
-Two ways in, chosen by what the file is:
+1. **Filter lines** (``sql/bulk/filter_lines.sql``): DuckDB reads every line as one text
+   value and keeps those containing ``,0407`` or ``,"0407``, writing them to a small
+   temporary file. This is faster than DuckDB merely counting the file's rows with its
+   columns declared, and it is safe because a 0407 BNF code always starts a field.
+2. **Parse** (``sql/bulk/scan_rows.sql``) the kept lines with the real CSV dialect and
+   columns and keep the rows whose BNF code starts with 0407 (the exact filter); then
+   **aggregate** them per practice and presentation as the portal query does
+   (``sql/bulk/opioid_rows.sql``).
+
+How the bytes reach DuckDB depends on the file:
 
 * **A plain CSV** is read by DuckDB directly, in parallel. The files are Latin-1, but
-  nearly every row is plain ASCII, which is valid UTF-8, so the scan runs as UTF-8 and
-  DuckDB sets aside (``store_rejects``) the rare row with an accented byte instead of
-  failing. Those rows are then re-read from their byte positions, transcoded, and
-  aggregated into the same partial table. This keeps the scan at full speed: DuckDB's
-  own ``encoding='latin-1'`` transcodes every byte and made the read about 1.5 times
-  slower when measured. If the set-aside rows cannot be located exactly (or there are
-  too many), the file is read again through the pipe below, which is always exact.
+  nearly every line is plain ASCII, which is valid UTF-8, so the scan runs as UTF-8 and
+  DuckDB sets aside (``store_rejects``) the rare line with an accented byte instead of
+  failing. Those lines are re-read from their byte positions and transcoded. DuckDB's own
+  ``encoding='latin-1'`` transcodes every byte, which measured about 1.5 times slower.
 * **A zip** is inflated by a feeder thread into an OS pipe that DuckDB reads, so on two
-  cores decompression and parsing overlap instead of running one after the other. The
-  feeder checks each block with ``bytes.isascii`` (memory speed) and transcodes only the
-  rare block holding a Latin-1 byte.
+  cores decompression and the line filter overlap instead of running one after the
+  other. The feeder checks each block with ``bytes.isascii`` (memory speed) and
+  transcodes only the rare block holding a Latin-1 byte.
+
+If the shortcut cannot account for every row exactly (a quoted field holding a newline
+splits a record, set-aside lines cannot be located, too many of them), the file is read
+again the plain way: every row parsed into columns by ``scan_rows.sql``. That path is
+slower but makes no assumption, and it is also where a malformed file gets its error.
 
 Measures are summed as exact decimals and handed on as text, so the result does not
 depend on row order or threads, and the value :func:`~pipelines.sources.epd.normalise`
@@ -33,6 +44,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import select
 import shutil
 import subprocess
@@ -40,8 +52,8 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -57,16 +69,19 @@ from pipelines.sources.epd import (
     detect_layout,
     normalise,
 )
-from pipelines.warehouse import run, run_each, sql
+from pipelines.warehouse import run, run_each, run_template, sql
 
 log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 4 << 20  # what the feeder reads (or inflates) at a time
 PIPE_BYTES = 1 << 20  # Linux pipe capacity asked for (the default 64 KB costs switches)
+QUEUE_BLOCKS = 16  # inflated blocks the feeder may hold ahead of DuckDB (64 MB)
 _F_SETPIPE_SZ = 1031  # fcntl command on Linux
 MEMORY_LIMIT = "1GB"
-# Rows with Latin-1 bytes are re-read one by one; beyond this many, re-read the file.
+# Lines with Latin-1 bytes are re-read one by one; beyond this many, read another way.
 REJECTS_LIMIT = 100_000
+NO_DELIMITER = "\x01"  # never in an EPD file: each line is one value
+NEEDLES = (f",{OPIOID_SECTION_PREFIX}", f',"{OPIOID_SECTION_PREFIX}')
 _UTF8_BOM = b"\xef\xbb\xbf"
 _INVALID_ENCODING = "INVALID ENCODING"
 _PIPES = os.name == "posix" and Path("/dev/fd").is_dir()
@@ -85,26 +100,23 @@ class IngestResult:
     member: str | None
     hash_checked: str | None
     encoding: str
-    mode: str  # "direct" or "pipe"
-    latin1_rows: int  # rows re-read as Latin-1 (direct) or blocks transcoded (pipe)
+    mode: str  # how it was read: "lines-direct", "lines-pipe", "full-direct", "full-pipe"
+    latin1: int  # lines re-read as Latin-1 (direct) or blocks transcoded (pipe)
 
 
-@dataclass
-class _FeedStats:
-    bytes: int = 0
-    newlines: int = 0
-    last_byte: bytes = b""
-    transcoded_blocks: int = 0
-    error: BaseException | None = None
-    digest: str | None = None
+class _Fallback(Exception):
+    """This way of reading cannot account for every row exactly: try the next one."""
 
 
 class _Stopped(Exception):
     """The reader went away (query finished or failed): stop feeding quietly."""
 
 
-class _NeedsPipe(Exception):
-    """The direct read could not account for every row exactly: read through the pipe."""
+@dataclass
+class _Read:
+    rows: int | None
+    csv_bytes: int
+    latin1: int
 
 
 # -- opening the CSV stream ------------------------------------------------------------------
@@ -189,10 +201,12 @@ def parse_header(first_block: bytes, *, where: str) -> tuple[list[str], str]:
 def column_spec(header: list[str], layout: Layout, *, where: str) -> dict[str, str]:
     """``read_csv`` columns: the used ones under internal names, the rest numbered.
 
-    All are read as text: parsing numbers for 18 million rows to keep 2.5% of them is
-    wasted work, so measures are converted only after the section filter, in the query.
+    All are read as text: measures are converted only for the rows kept, in the query.
+    The row key's SNOMED code column (when there is one) is read as ``snomed_code``.
     """
     by_source = {source: internal for internal, source in layout.columns.items()}
+    for source in layout.row_key:  # what identifies a source row, for the duplicate count
+        by_source.setdefault(source, source.lower())
     seen: set[str] = set()
     spec: dict[str, str] = {}
     for i, name in enumerate(header):
@@ -210,12 +224,11 @@ def column_spec(header: list[str], layout: Layout, *, where: str) -> dict[str, s
 
 def _open_pipe() -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
-    if hasattr(os, "set_blocking"):
-        with contextlib.suppress(OSError, ImportError):
-            import fcntl
+    with contextlib.suppress(OSError, ImportError):
+        import fcntl
 
-            fcntl.fcntl(write_fd, _F_SETPIPE_SZ, PIPE_BYTES)
-        os.set_blocking(write_fd, False)
+        fcntl.fcntl(write_fd, _F_SETPIPE_SZ, PIPE_BYTES)
+    os.set_blocking(write_fd, False)
     return read_fd, write_fd
 
 
@@ -234,34 +247,89 @@ def _write_all(fd: int, data: bytes, stop: threading.Event) -> None:
         view = view[written:]
 
 
-def _feed(
-    blocks: Iterator[bytes],
-    write_fd: int,
-    stop: threading.Event,
-    stats: _FeedStats,
-    encoding: str,
-    hasher: Any,
-) -> None:
-    """Copy blocks into the pipe, counting lines and transcoding Latin-1 where needed."""
-    try:
-        for block in blocks:
-            stats.bytes += len(block)
-            stats.newlines += block.count(b"\n")
-            stats.last_byte = block[-1:]
-            if hasher is not None:
-                hasher.update(block)  # the published bytes, before any transcoding
-            if encoding == "latin-1" and not block.isascii():
-                block = block.decode("latin-1").encode("utf-8")
-                stats.transcoded_blocks += 1
-            _write_all(write_fd, block, stop)
-        if hasher is not None:
-            stats.digest = hasher.hexdigest()
-    except _Stopped:
-        pass
-    except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-        stats.error = exc
-    finally:
-        os.close(write_fd)
+class _Feeder:
+    """Copies the CSV into a pipe for DuckDB, transcoding Latin-1 blocks and hashing.
+
+    Two threads: one reads (inflates) blocks into a bounded queue, the other writes them
+    into the pipe. DuckDB fills a large buffer from the pipe before it parses, so with a
+    single thread the inflating would stop whenever the pipe is full and the two would
+    take turns; the queue lets inflating run ahead while DuckDB parses. Only blocks
+    holding a byte above 127 are transcoded: a pure-ASCII block is the same in Latin-1
+    and UTF-8, and ``bytes.isascii`` is much cheaper than decoding.
+    """
+
+    def __init__(self, blocks: Iterator[bytes], encoding: str, hasher: Any, name: str) -> None:
+        self.read_fd, self._write_fd = _open_pipe()
+        self.path = f"/dev/fd/{self.read_fd}"
+        self._blocks, self._encoding, self._hasher = blocks, encoding, hasher
+        self._stop = threading.Event()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self.bytes = 0
+        self.transcoded = 0
+        self.error: BaseException | None = None
+        self.digest: str | None = None
+        self._threads = [
+            threading.Thread(target=self._read, name=f"read {name}", daemon=True),
+            threading.Thread(target=self._write, name=f"feed {name}", daemon=True),
+        ]
+
+    def __enter__(self) -> _Feeder:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        os.close(self.read_fd)
+        for thread in self._threads:
+            thread.join()
+
+    def _put(self, item: bytes | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def _read(self) -> None:
+        try:
+            for block in self._blocks:
+                self.bytes += len(block)
+                if self._hasher is not None:
+                    self._hasher.update(block)  # the published bytes, before transcoding
+                if self._encoding == "latin-1" and not block.isascii():
+                    block = block.decode("latin-1").encode("utf-8")
+                    self.transcoded += 1
+                self._put(block)
+            if self._hasher is not None:
+                self.digest = self._hasher.hexdigest()
+        except _Stopped:
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self.error = exc
+        with contextlib.suppress(_Stopped):
+            self._put(None)
+
+    def _write(self) -> None:
+        try:
+            while True:
+                try:
+                    block = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    if self._stop.is_set():
+                        return
+                    continue
+                if block is None:
+                    return
+                _write_all(self._write_fd, block, self._stop)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self.error = self.error or exc
+        finally:
+            os.close(self._write_fd)
 
 
 # -- DuckDB ----------------------------------------------------------------------------------
@@ -278,21 +346,69 @@ def _connection(threads: int | None) -> Iterator[duckdb.DuckDBPyConnection]:
     )
     try:
         run_each(con, "bulk/session")
-        run(con, "bulk/create_partial")
+        run(con, "bulk/create_rows")
         yield con
     finally:
         con.close()
 
 
-def _scan(
-    con: duckdb.DuckDBPyConnection, path: str, spec: dict[str, str], *, store_rejects: bool
+def _rows_scanned(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Rows the last query's scan read, from the profiler (no second pass needed)."""
+    try:
+        info = json.loads(con.get_profiling_information())
+        value = info.get("query", {}).get("total_rows_scanned")
+    except (duckdb.Error, ValueError, AttributeError, TypeError):
+        return None
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _last_reject_scan(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        return int(run(con, "bulk/reject_last_scan").fetchone()[0])  # type: ignore[index]
+    except duckdb.CatalogException:
+        return 0  # no scan has stored rejects on this connection yet
+
+
+def _filter_lines(
+    con: duckdb.DuckDBPyConnection, source: str, out: Path, *, store_rejects: bool
 ) -> int | None:
-    """Aggregate one CSV into ``epd_partial``; return the rows the scan read (profiler)."""
     run(
         con,
-        "bulk/scan_partial",
+        "bulk/filter_lines",
         {
-            "path": path,
+            "path": source,
+            "out": str(out),
+            "no_delimiter": NO_DELIMITER,
+            "needle": NEEDLES[0],
+            "quoted_needle": NEEDLES[1],
+            "store_rejects": store_rejects,
+            "rejects_limit": REJECTS_LIMIT if store_rejects else 0,
+        },
+    )
+    return _rows_scanned(con)
+
+
+SNOMED_CHOICES = ("snomed_code", "NULL")
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    spec: dict[str, str],
+    *,
+    header: bool,
+    store_rejects: bool,
+) -> int | None:
+    """Parse a CSV and add its section 0407 rows to ``epd_rows``; return rows scanned."""
+    snomed = "snomed_code" if "snomed_code" in spec else "NULL"
+    run_template(
+        con,
+        "bulk/scan_rows",
+        {"snomed": snomed},
+        {"snomed": SNOMED_CHOICES},
+        {
+            "path": source,
+            "header": header,
             "columns": spec,
             "prefix": OPIOID_SECTION_PREFIX,
             "store_rejects": store_rejects,
@@ -302,20 +418,15 @@ def _scan(
     return _rows_scanned(con)
 
 
-def _rows_scanned(con: duckdb.DuckDBPyConnection) -> int | None:
-    try:
-        info = json.loads(con.get_profiling_information())
-        value = info.get("query", {}).get("total_rows_scanned")
-    except (duckdb.Error, ValueError, AttributeError, TypeError):
-        return None
-    return int(value) if isinstance(value, int | float) else None
-
-
 def _result(
     con: duckdb.DuckDBPyConnection, layout: Layout, month: date, where: str
 ) -> pl.DataFrame:
     # con.sql (not execute) hands the rows to Arrow without an extra copy.
-    raw = pl.from_arrow(con.sql(sql("bulk/opioid_rows")).to_arrow_table())
+    try:
+        table = con.sql(sql("bulk/opioid_rows")).to_arrow_table()
+    except duckdb.Error as exc:  # a measure that is not a number, in a row kept
+        raise _schema_error(where, exc) from exc
+    raw = pl.from_arrow(table)
     assert isinstance(raw, pl.DataFrame)
     internal = Layout(layout.name, {k: k for k in layout.columns}, layout.unknown)
     return normalise(raw, internal, month, where=where)
@@ -327,93 +438,60 @@ def _schema_error(where: str, exc: duckdb.Error) -> SchemaError:
     return SchemaError(f"{where}: {detail}")
 
 
-# -- the two ways in -------------------------------------------------------------------------
+# -- rows DuckDB set aside (direct reads) --------------------------------------------------
 
 
-@dataclass
-class _Read:
-    rows: int | None
-    csv_bytes: int
-    latin1: int
-    digest: str | None = None
-    member: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _read_direct(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    first_line: bytes,
-    spec: dict[str, str],
-    where: str,
-    work_dir: Path,
-) -> _Read:
-    """DuckDB reads the file itself (in parallel); Latin-1 rows are re-read afterwards."""
-    try:
-        rows = _scan(con, str(path), spec, store_rejects=True)
-    except duckdb.Error as exc:
-        raise _schema_error(where, exc) from exc
-    rejected = con.execute(sql("bulk/rejected_rows")).fetchall()
+def _set_aside(con: duckdb.DuckDBPyConnection, path: Path, after: int, columns: int) -> list[bytes]:
+    """The raw lines the last scan set aside for invalid UTF-8, re-read from the file."""
+    rejected = run(con, "bulk/rejected_rows", {"after": after}).fetchall()
     if not rejected:
-        return _Read(rows, path.stat().st_size, 0)
+        return []
     entries = sum(r[4] for r in rejected)
     if entries >= REJECTS_LIMIT:
-        raise _NeedsPipe(f"{entries:,} rows with non-UTF-8 bytes")
-    for _, line, types, message, _ in rejected:
-        if types != _INVALID_ENCODING:
-            raise SchemaError(f"{where}: line {line}: {types}: {message}")
-    records = _rejected_records(path, [r[0] for r in rejected], len(spec))
-    # The set-aside rows, transcoded to UTF-8, go through the very same scan.
-    with tempfile.NamedTemporaryFile(
-        "wb", suffix=".csv", dir=work_dir, prefix=".latin1-rows-", delete=False
-    ) as tmp:
-        tmp.write(first_line.decode("latin-1").encode("utf-8") + b"\n")
-        for record in records:
-            tmp.write(record.decode("latin-1").encode("utf-8") + b"\n")
-    try:
-        _scan(con, tmp.name, spec, store_rejects=False)
-    except duckdb.Error as exc:
-        raise _schema_error(where, exc) from exc
-    finally:
-        os.unlink(tmp.name)
-    if rows is not None:
-        rows += len(records)
-    return _Read(rows, path.stat().st_size, len(records))
+        raise _Fallback(f"{entries:,} lines with non-UTF-8 bytes")
+    other = [r for r in rejected if r[2] != _INVALID_ENCODING]
+    if other:
+        _, line, types, message, _ = other[0]
+        raise _Fallback(f"line {line}: {types}: {message}")
+    return _records_at(path, [r[0] for r in rejected], columns)
 
 
-def _rejected_records(path: Path, positions: list[int], columns: int) -> list[bytes]:
-    """The raw rows DuckDB set aside, found from its (approximate) byte positions.
+def _records_at(path: Path, positions: list[int], columns: int) -> list[bytes]:
+    """The raw CSV records DuckDB set aside, found from its (approximate) byte positions.
 
-    DuckDB reports a position at or just after the row's first byte, so the row starts
-    after the last newline at or before it. Each row found must be a whole CSV record of
-    the right width that is not valid UTF-8 (else DuckDB would not have set it aside),
-    and no two positions may land on one row; anything else means the rows cannot be
-    accounted for exactly, and the caller reads the file through the pipe instead.
+    DuckDB reports a position at or just after the line's first byte, so the line starts
+    after the last newline at or before it. Each line found must be a whole CSV record
+    of the right width that is not valid UTF-8 (else DuckDB would not have set it aside),
+    and no two positions may land on one line; anything else means the lines cannot be
+    accounted for exactly and the caller reads the file another way. Set-aside lines
+    cluster (one practice's rows), so the file is read in blocks shared between them.
     """
-    starts: list[int] = []
     records: list[bytes] = []
+    starts: set[int] = set()
+    block_start, block = -1, b""
+    size = path.stat().st_size
     with open(path, "rb") as fh:
-        for position in positions:
-            window_start = max(0, position - (1 << 16))
-            fh.seek(window_start)
-            wanted = (1 << 17) + 1
-            window = fh.read(wanted)
-            offset = position - window_start
-            start = window.rfind(b"\n", 0, offset + 1) + 1
-            end = window.find(b"\n", start)
-            if end < 0 and len(window) < wanted:  # the last row, without a final newline
-                end = len(window)
-            if end < 0 or (start == 0 and window_start > 0):
-                raise _NeedsPipe(f"cannot find the row at byte {position}")
-            record = window[start:end].rstrip(b"\r")
-            if record.count(b'"') % 2 or _is_utf8(record):
-                raise _NeedsPipe(f"the row at byte {position} is not the one set aside")
+        for position in sorted(positions):
+            if not (block_start + 4096 <= position < block_start + len(block) - 65536):
+                block_start = max(0, position - 4096)
+                fh.seek(block_start)
+                block = fh.read(1 << 20)
+            offset = position - block_start
+            start = block.rfind(b"\n", 0, offset + 1) + 1
+            end = block.find(b"\n", start)
+            if end < 0 and block_start + len(block) >= size:
+                end = len(block)  # the last line, without a final newline
+            if end < 0 or (start == 0 and block_start > 0):
+                raise _Fallback(f"cannot find the line at byte {position}")
+            record = block[start:end].rstrip(b"\r")
+            if _is_utf8(record) or record.count(b'"') % 2:
+                raise _Fallback(f"the line at byte {position} is not the one set aside")
             if len(next(csv.reader([record.decode("latin-1")]))) != columns:
-                raise _NeedsPipe(f"the row at byte {position} is not a whole record")
-            starts.append(window_start + start)
+                raise _Fallback(f"the line at byte {position} is not a whole record")
+            if block_start + start in starts:
+                raise _Fallback("two set-aside lines resolve to the same line")
+            starts.add(block_start + start)
             records.append(record)
-    if len(set(starts)) != len(starts):
-        raise _NeedsPipe("two set-aside rows resolve to the same line")
     return records
 
 
@@ -425,59 +503,137 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _read_pipe(
-    con: duckdb.DuckDBPyConnection,
-    stream: IO[bytes],
-    first: bytes,
-    rest: Iterator[bytes],
-    spec: dict[str, str],
-    encoding: str,
-    where: str,
-    expected_hash: tuple[str, str] | None,
-    name: str,
-) -> _Read:
-    """A feeder thread writes the CSV into a pipe (transcoding Latin-1 blocks); DuckDB reads it."""
-    stats = _FeedStats()
-    hasher = hashlib.new(expected_hash[0]) if expected_hash else None
-    read_fd, write_fd = _open_pipe()
-    stop = threading.Event()
-    feeder = threading.Thread(
-        target=_feed,
-        args=(_chain(first, rest), write_fd, stop, stats, encoding, hasher),
-        name=f"feed {name}",
-        daemon=True,
-    )
-    feeder.start()
-    query_error: duckdb.Error | None = None
-    rows = None
+# -- the ways in -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """What every way in needs to know about the file."""
+
+    path: Path
+    spec: dict[str, str]
+    encoding: str
+    where: str
+    tmp: Path
+    expected_hash: tuple[str, str] | None
+    open_blocks: Callable[[], contextlib.AbstractContextManager[Iterator[bytes]]]
+
+
+def _aggregate_kept_lines(con: duckdb.DuckDBPyConnection, src: _Source, kept: Path) -> None:
     try:
-        rows = _scan(con, f"/dev/fd/{read_fd}", spec, store_rejects=False)
+        _scan(con, str(kept), src.spec, header=False, store_rejects=False)
+    except duckdb.Error as exc:  # a record split by a quoted newline, or a malformed row
+        raise _Fallback(f"the kept lines do not parse: {str(exc).splitlines()[0]}") from exc
+
+
+def _lines_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
+    kept = src.tmp / "section.csv"
+    after = _last_reject_scan(con)
+    try:
+        rows = _filter_lines(con, str(src.path), kept, store_rejects=True)
     except duckdb.Error as exc:
-        query_error = exc
-    finally:
-        stop.set()
-        os.close(read_fd)
-        feeder.join()
-    if stats.error is not None:  # a broken zip explains a parse error, not the reverse
+        raise _Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
+    records = _set_aside(con, src.path, after, len(src.spec))
+    if records:
+        with open(kept, "ab") as fh:
+            for record in records:
+                text = record.decode("latin-1")
+                if any(n in text for n in NEEDLES):
+                    fh.write(text.encode("utf-8") + b"\n")
+    _aggregate_kept_lines(con, src, kept)
+    if rows is not None:
+        rows += len(records)
+    return _Read(rows, src.path.stat().st_size, len(records))
+
+
+def _full_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
+    after = _last_reject_scan(con)
+    try:
+        rows = _scan(con, str(src.path), src.spec, header=True, store_rejects=True)
+    except duckdb.Error as exc:
+        raise _schema_error(src.where, exc) from exc
+    records = _set_aside(con, src.path, after, len(src.spec))
+    if records:
+        repair = src.tmp / "latin1-rows.csv"
+        with open(repair, "wb") as fh:
+            for record in records:
+                fh.write(record.decode("latin-1").encode("utf-8") + b"\n")
+        try:
+            _scan(con, str(repair), src.spec, header=False, store_rejects=False)
+        except duckdb.Error as exc:
+            raise _schema_error(src.where, exc) from exc
+        if rows is not None:
+            rows += len(records)
+    return _Read(rows, src.path.stat().st_size, len(records))
+
+
+def _through_pipe(
+    con: duckdb.DuckDBPyConnection, src: _Source, read: Callable[[str], int | None]
+) -> _Read:
+    """Feed the CSV through a pipe to ``read`` (a DuckDB scan of the pipe's path)."""
+    hasher = hashlib.new(src.expected_hash[0]) if src.expected_hash else None
+    error: duckdb.Error | None = None
+    rows = None
+    with src.open_blocks() as blocks, _Feeder(blocks, src.encoding, hasher, src.path.name) as feed:
+        try:
+            rows = read(feed.path)
+        except duckdb.Error as exc:
+            error = exc
+    if feed.error is not None:  # a broken zip explains a parse error, not the reverse
         raise SourceError(
-            f"{where}: reading {name} failed: {type(stats.error).__name__}: {stats.error}"
-        ) from stats.error
-    if query_error is not None:
-        raise _schema_error(where, query_error) from query_error
-    if expected_hash and stats.digest != expected_hash[1]:
+            f"{src.where}: reading {src.path.name} failed: "
+            f"{type(feed.error).__name__}: {feed.error}"
+        ) from feed.error
+    if error is not None:
+        raise error
+    if src.expected_hash and feed.digest != src.expected_hash[1]:
         raise SourceError(
-            f"{where}: {expected_hash[0]} of {name} is {stats.digest}, "
-            f"but the resource publishes {expected_hash[1]}"
+            f"{src.where}: {src.expected_hash[0]} of the CSV is {feed.digest}, "
+            f"but the resource publishes {src.expected_hash[1]}"
         )
-    if rows is None:
-        rows = stats.newlines - 1 + (1 if stats.last_byte not in (b"\n", b"") else 0)
-    return _Read(rows, stats.bytes, stats.transcoded_blocks, digest=stats.digest)
+    return _Read(rows, feed.bytes, feed.transcoded)
 
 
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
+def _lines_pipe(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
+    kept = src.tmp / "section.csv"
+    try:
+        read = _through_pipe(
+            con, src, lambda path: _filter_lines(con, path, kept, store_rejects=False)
+        )
+    except duckdb.Error as exc:
+        raise _Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
+    _aggregate_kept_lines(con, src, kept)
+    return read
+
+
+def _full_pipe(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
+    try:
+        return _through_pipe(
+            con, src, lambda path: _scan(con, path, src.spec, header=True, store_rejects=False)
+        )
+    except duckdb.Error as exc:
+        raise _schema_error(src.where, exc) from exc
+
+
+_WAYS: dict[str, Callable[[duckdb.DuckDBPyConnection, _Source], _Read]] = {
+    "lines-direct": _lines_direct,
+    "lines-pipe": _lines_pipe,
+    "full-direct": _full_direct,
+    "full-pipe": _full_pipe,
+}
+
+
+def _ways(is_zip: bool, encoding: str, mode: str, hashed: bool) -> list[str]:
+    """The ways to try, best first; each later one assumes less about the file."""
+    if is_zip:
+        if mode == "direct":
+            raise ValueError("a zip cannot be read directly; use mode='auto' or 'pipe'")
+        return ["lines-pipe", "full-pipe"]
+    if mode == "pipe" or hashed or encoding != "latin-1":
+        return ["lines-pipe", "full-pipe"]
+    if mode == "direct":
+        return ["lines-direct", "full-direct"]
+    return ["lines-direct", "full-direct", "full-pipe"]
 
 
 # -- entry point -----------------------------------------------------------------------------
@@ -491,58 +647,62 @@ def read_epd_file(
     expected_hash: tuple[str, str] | None = None,
     threads: int | None = None,
     mode: str = "auto",
+    tmp_dir: Path | None = None,
 ) -> IngestResult:
     """Staged opioid rows of ``path`` (CSV or zip), identical to the SQL route's for the month.
 
-    ``mode``: ``auto`` reads a CSV directly and a zip through the pipe; ``pipe`` forces
-    the pipe for a CSV too (benchmarks, and the fallback). ``expected_hash`` (algorithm,
-    hex) is checked against the CSV bytes as they stream through the pipe (for a zip, the
-    member's bytes, which is what a published CSV hash describes); a direct read does not
-    hash, because the download already did.
+    ``mode``: ``auto`` reads a CSV directly and a zip through the pipe; ``pipe`` and
+    ``direct`` force one (benchmarks and tests). ``expected_hash`` (algorithm, hex) is
+    checked against the CSV bytes as they stream through the pipe (for a zip, the
+    member's bytes, which is what a published CSV hash describes). The kept lines (about
+    2.5% of the CSV) are written under ``tmp_dir`` (default: beside ``path``).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     started = time.monotonic()
     path = Path(path)
     is_zip = zipfile.is_zipfile(path)
-    direct = not is_zip and mode != "pipe" and expected_hash is None
-    if is_zip and mode == "direct":
-        raise ValueError("a zip cannot be read directly; use mode='auto' or 'pipe'")
-    if not _PIPES and not direct:
-        raise SourceError(f"{where}: reading through a pipe needs a POSIX system")
     with open_csv_stream(path) as (stream, member):
-        blocks = _blocks(stream)
-        first = next(blocks, b"")
-        header, encoding = parse_header(first, where=where)
-        layout = detect_layout(header, where=where)
-        spec = column_spec(header, layout, where=where)
-        with _connection(threads) as con:
-            used = "direct"
-            read: _Read | None = None
-            if direct and encoding == "latin-1":
-                header_line = first[: first.find(b"\n")].rstrip(b"\r")
-                try:
-                    read = _read_direct(con, path, header_line, spec, where, path.parent)
-                except _NeedsPipe as reason:
-                    log.info("%s: reading through the pipe instead (%s)", where, reason)
-                    run(con, "bulk/reset_partial")
-            if read is None:
-                used = "pipe"
-                if direct:  # the stream was opened for the direct read; start it again
-                    stream.seek(0)
-                    blocks = _blocks(stream)
-                    first = next(blocks, b"")
-                read = _read_pipe(
-                    con, stream, first, blocks, spec, encoding, where, expected_hash,
-                    member or path.name,
-                )  # fmt: skip
-            frame = _result(con, layout, month, where)
+        first = stream.read(1 << 16)
+    header, encoding = parse_header(first, where=where)
+    layout = detect_layout(header, where=where)
+    spec = column_spec(header, layout, where=where)
+    ways = _ways(is_zip, encoding, mode, expected_hash is not None)
+    if not _PIPES:
+        ways = [w for w in ways if w.endswith("direct")]
+        if not ways:
+            raise SourceError(f"{where}: reading a zip needs a POSIX system (an OS pipe)")
+
+    @contextlib.contextmanager
+    def open_blocks() -> Iterator[Iterator[bytes]]:
+        with open_csv_stream(path) as (s, _):
+            yield _blocks(s)
+
+    parent = Path(tmp_dir) if tmp_dir is not None else path.parent
+    with (
+        tempfile.TemporaryDirectory(prefix=".epd-read-", dir=parent) as tmp,
+        _connection(threads) as con,
+    ):
+        src = _Source(path, spec, encoding, where, Path(tmp), expected_hash, open_blocks)
+        read: _Read | None = None
+        used = ways[0]
+        for i, used in enumerate(ways):
+            try:
+                read = _WAYS[used](con, src)
+                break
+            except _Fallback as reason:
+                if i == len(ways) - 1:
+                    raise SchemaError(f"{where}: {reason}") from reason
+                log.info("%s: %s; reading it %s instead", where, reason, ways[i + 1])
+                run(con, "bulk/reset_rows")
+        assert read is not None
+        frame = _result(con, layout, month, where)
     if read.latin1:
         log.info(
             "%s: %d %s held Latin-1 bytes",
             where,
             read.latin1,
-            "rows" if used == "direct" else "blocks",
+            "lines" if used.endswith("direct") else "blocks",
         )
     return IngestResult(
         frame=frame,
@@ -554,5 +714,5 @@ def read_epd_file(
         hash_checked=expected_hash[0] if expected_hash else None,
         encoding=encoding,
         mode=used,
-        latin1_rows=read.latin1,
+        latin1=read.latin1,
     )

@@ -59,7 +59,7 @@ _KNOWN_UNUSED = {
     "REGIONAL_OFFICE_NAME", "ICB_NAME", "STP_NAME", "AREA_TEAM_NAME", "PCO_NAME",
     "ADDRESS_1", "ADDRESS_2", "ADDRESS_3", "ADDRESS_4", "POSTCODE",
     "CHEMICAL_SUBSTANCE_BNF_DESCR", "BNF_CHAPTER_PLUS_CODE", "ADQUSAGE", "ADQ_USAGE",
-    "UNIDENTIFIED", "SNOMED_CODE", "BNF_CHEMICAL_SUBSTANCE", "SOURCE_ROWS",
+    "UNIDENTIFIED", "SNOMED_CODE", "BNF_CHEMICAL_SUBSTANCE", "SOURCE_ROWS", "DISTINCT_ROWS",
 }  # fmt: skip
 
 _IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -82,6 +82,7 @@ STAGED_SCHEMA: dict[str, pl.DataType] = {
     "nic": pl.Float64(),
     "actual_cost": pl.Float64(),
     "source_rows": pl.Int64(),
+    "duplicate_rows": pl.Int64(),
 }
 
 
@@ -92,6 +93,10 @@ class Layout:
     name: str
     columns: dict[str, str]
     unknown: tuple[str, ...]
+    # The columns that, with practice and presentation, identify one source row: pack size,
+    # and the SNOMED code where the dataset has one. Two rows with the same key are
+    # duplicates that would double-count.
+    row_key: tuple[str, ...] = ()
 
     def source(self, internal: str) -> str:
         return self.columns[internal]
@@ -126,19 +131,23 @@ def detect_layout(header: Sequence[str], *, where: str) -> Layout:
     used = {c.upper() for c in mapping.values()}
     known = used | _KNOWN_UNUSED | {c for cands in wanted.values() for c in cands}
     unknown = tuple(h for h in header if h.strip().upper() not in known)
-    return Layout(name=name, columns=mapping, unknown=unknown)
+    row_key = tuple(present[c] for c in ("SNOMED_CODE", "QUANTITY") if c in present)
+    return Layout(name=name, columns=mapping, unknown=unknown, row_key=row_key)
 
 
 def portal_query(layout: Layout, table: str) -> str:
     """The server-side query for one month's opioid rows, from ``sql/portal/``."""
     if not _TABLE.match(table):
         raise ValueError(f"not an EPD resource name: {table!r}")
-    for column in layout.columns.values():
+    for column in (*layout.columns.values(), *layout.row_key):
         if not _IDENTIFIER.match(column):
             raise SchemaError(f"{table}: refusing to query unexpected column name {column!r}")
+    # One text key per source row, built from the validated identifiers only.
+    parts = [f"CAST({c} AS STRING)" for c in layout.row_key] or ["''"]
+    row_key = parts[0] if len(parts) == 1 else "CONCAT(" + ", '|', ".join(parts) + ")"
     template = (SQL_DIR / "portal" / "epd_opioid_rows.sql").read_text()
     body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
-    return body.format(table=table, **layout.columns).strip()
+    return body.format(table=table, row_key=row_key, **layout.columns).strip()
 
 
 def parse_year_month(values: pl.Expr) -> pl.Expr:
@@ -153,44 +162,56 @@ def normalise(raw: pl.DataFrame, layout: Layout, month: date, *, where: str) -> 
 
     Input may be raw file rows (several per practice and presentation) or the portal's
     pre-aggregated rows; aggregating again is harmless and makes both routes identical.
-    Bad values fail here, naming the column, a few offending values and where they came from.
+    Values that cannot be typed fail here, naming the column, a few offending values and
+    where they came from. Rules about typed values (items at least 1, quantities not
+    negative, the right month) are the epd_opioid_rows expectation suite's, so they show
+    as asset checks.
     """
     if raw.height == 0:
         raise SchemaError(f"{where}: no opioid rows at all for {month:%Y-%m} (empty month)")
     cols = layout.columns
+    if "SOURCE_ROWS" in raw.columns:  # pre-aggregated by the portal query (or the bulk SQL)
+        counts = [
+            pl.col("SOURCE_ROWS").cast(pl.String).alias("source_rows"),
+            pl.col("DISTINCT_ROWS").cast(pl.String).alias("distinct_rows")
+            if "DISTINCT_ROWS" in raw.columns
+            else pl.col("SOURCE_ROWS").cast(pl.String).alias("distinct_rows"),
+        ]
+    else:  # raw file rows: one each; a repeated row key within a presentation is a duplicate
+        key = [
+            pl.col(cols["practice_code"]),
+            pl.col(cols["bnf_code"]),
+            *map(pl.col, layout.row_key),
+        ]
+        first = pl.int_range(pl.len()).over(key) == 0
+        counts = [
+            pl.lit("1").alias("source_rows"),
+            pl.when(first).then(pl.lit("1")).otherwise(pl.lit("0")).alias("distinct_rows"),
+        ]
     text = raw.select(
-        [pl.col(cols[k]).cast(pl.String).str.strip_chars().alias(k) for k in cols]
-        + (
-            [pl.col("SOURCE_ROWS").cast(pl.String).alias("source_rows")]
-            if "SOURCE_ROWS" in raw.columns
-            else [pl.lit("1").alias("source_rows")]
-        )
+        [pl.col(cols[k]).cast(pl.String).str.strip_chars().alias(k) for k in cols] + counts
     )
     typed = text.with_columns(
         parse_year_month(pl.col("year_month")).alias("month"),
         *[
             _numeric(k).alias(k)
-            for k in ("items", "total_quantity", "quantity", "nic", "actual_cost", "source_rows")
+            for k in (
+                "items",
+                "total_quantity",
+                "quantity",
+                "nic",
+                "actual_cost",
+                "source_rows",
+                "distinct_rows",
+            )  # fmt: skip
         ],
     )
     _reject_unparsed(text, typed, layout, where)
-    wrong_month = typed.filter(pl.col("month") != month)
-    if wrong_month.height:
-        seen = wrong_month.get_column("year_month").unique().head(5).to_list()
+    fractional = typed.filter(pl.col("items") != pl.col("items").round())
+    if fractional.height:
+        sample = fractional.select("practice_code", "bnf_code", "items").head(3).rows()
         raise SchemaError(
-            f"{where}: rows for another month (YEAR_MONTH {seen}) in the file for {month:%Y-%m}"
-        )
-    bad_items = typed.filter((pl.col("items") < 1) | (pl.col("items") != pl.col("items").round()))
-    if bad_items.height:
-        sample = bad_items.select("practice_code", "bnf_code", "items").head(3).rows()
-        raise SchemaError(
-            f"{where}: {bad_items.height} row(s) with ITEMS not a whole number >= 1, e.g. {sample}"
-        )
-    negative = typed.filter((pl.col("total_quantity") < 0) | (pl.col("quantity") < 0))
-    if negative.height:
-        sample = negative.select("practice_code", "bnf_code", "total_quantity").head(3).rows()
-        raise SchemaError(
-            f"{where}: {negative.height} row(s) with a negative quantity, e.g. {sample}"
+            f"{where}: {fractional.height} row(s) with ITEMS not a whole number, e.g. {sample}"
         )
     staged = (
         typed.filter(pl.col("bnf_code").str.starts_with(OPIOID_SECTION_PREFIX))
@@ -208,6 +229,7 @@ def normalise(raw: pl.DataFrame, layout: Layout, month: date, *, where: str) -> 
             pl.col("nic").sum(),
             pl.col("actual_cost").sum(),
             pl.col("source_rows").sum(),
+            (pl.col("source_rows") - pl.col("distinct_rows")).sum().alias("duplicate_rows"),
         )
     )
     return staged.select([pl.col(c).cast(t) for c, t in STAGED_SCHEMA.items()]).sort(
@@ -221,7 +243,9 @@ def _numeric(column: str) -> pl.Expr:
 
 def _reject_unparsed(text: pl.DataFrame, typed: pl.DataFrame, layout: Layout, where: str) -> None:
     """A value that was present but did not parse is an error, never a silent null."""
-    measures = ("items", "total_quantity", "quantity", "nic", "actual_cost", "source_rows")
+    measures = (
+        "items", "total_quantity", "quantity", "nic", "actual_cost", "source_rows", "distinct_rows",
+    )  # fmt: skip
     checks = {"year_month": "month", **{c: c for c in measures}}
     for raw_col, typed_col in checks.items():
         source = layout.columns.get(raw_col, raw_col.upper())

@@ -200,11 +200,10 @@ def parse_list_sizes(
             f"gp-reg-pat-prac-all {month:%Y-%m}: {bad.height} practice(s) with a non-numeric "
             f"NUMBER_OF_PATIENTS, e.g. {bad.get_column('practice_code').head(3).to_list()}"
         )
-    out = (
-        totals.group_by("practice_code")
-        .agg(pl.col("patients").sum())
-        .join(adults, on="practice_code", how="left")
-        .with_columns(pl.lit(month).alias("month"))
+    # Totals are not summed per practice: a duplicated practice row must stay visible to
+    # the one_row_per_practice check rather than silently double the denominator.
+    out = totals.join(adults, on="practice_code", how="left").with_columns(
+        pl.lit(month).alias("month")
     )
     return out.select([pl.col(c).cast(t) for c, t in LIST_SIZE_SCHEMA.items()]).sort(
         "practice_code"

@@ -139,7 +139,9 @@ def _deciles_long(
     group is the month.
     """
     by = ["month", *key_columns]
-    frame, bounds = split_by_key(frame, key_columns)
+    # Only these columns are needed, and regrouping unordered input copies them.
+    needed = [*by, "value", "numerator", "denominator", "list_size"]
+    frame, bounds = split_by_key(frame.select(needed), key_columns)
     parts: list[pl.DataFrame] = []
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
         block = frame.slice(start, stop - start)
@@ -188,8 +190,8 @@ def national_deciles(values: pl.DataFrame, min_list_size: int = 1000) -> pl.Data
 
     Returns columns ``month, comparator_id, variant, denominator_type, window,
     percentile`` (10, 20, ..., 90, Int32), ``value`` (``PERCENTILE_CONT`` interpolation)
-    and ``n_practices``, sorted by key, month and percentile. Groups with no eligible practice produce
-    no rows.
+    and ``n_practices``, sorted by key, month and percentile. Groups with no eligible
+    practice produce no rows.
     """
     frame = prepare(values, ("practice",))
     return _deciles_long(frame, list(KEY_COLUMNS), eligible_expr(min_list_size), "n_practices")
@@ -201,9 +203,9 @@ def organisation_deciles(
     """Deciles across organisations of one level (PCN, sub-ICB, ICB), per month and key.
 
     Organisations have no list-size threshold (they are aggregates of many practices), so
-    every organisation with a non-null value counts. Returns ``org_level, month,
+    every organisation with a non-null value counts. Returns ``month, org_level,
     comparator_id, variant, denominator_type, window, percentile, value,
-    n_organisations``.
+    n_organisations``, sorted by level, key, month and percentile.
     """
     frame = prepare(values, levels)
     return _deciles_long(

@@ -1,5 +1,8 @@
--- The staged rows of one month: the partial aggregates merged (max of maxima, sum of exact
--- sums) and the measures handed on as exact decimal text for normalise() to parse.
+-- The staged rows of one month: epd_rows aggregated per practice and presentation exactly
+-- as the portal query (sql/portal/epd_opioid_rows.sql) aggregates them, including the
+-- count of distinct source rows (SNOMED code and pack size) that exposes duplicates.
+-- Measures are summed as exact decimals and handed on as text, so the result does not
+-- depend on row order or threads and parses to the correctly rounded exact sum.
 SELECT
   year_month,
   practice_code,
@@ -10,11 +13,12 @@ SELECT
   MAX(chemical_code) AS chemical_code,
   bnf_code,
   MAX(bnf_name) AS bnf_name,
-  CAST(SUM(items) AS VARCHAR) AS items,
-  CAST(SUM(total_quantity) AS VARCHAR) AS total_quantity,
-  CAST(MAX(quantity) AS VARCHAR) AS quantity,
-  CAST(SUM(nic) AS VARCHAR) AS nic,
-  CAST(SUM(actual_cost) AS VARCHAR) AS actual_cost,
-  SUM(source_rows) AS SOURCE_ROWS
-FROM epd_partial
+  CAST(SUM(CAST(items AS DECIMAL(38, 10))) AS VARCHAR) AS items,
+  CAST(SUM(CAST(total_quantity AS DECIMAL(38, 10))) AS VARCHAR) AS total_quantity,
+  CAST(MAX(CAST(quantity AS DECIMAL(38, 10))) AS VARCHAR) AS quantity,
+  CAST(SUM(CAST(nic AS DECIMAL(38, 10))) AS VARCHAR) AS nic,
+  CAST(SUM(CAST(actual_cost AS DECIMAL(38, 10))) AS VARCHAR) AS actual_cost,
+  COUNT(*) AS SOURCE_ROWS,
+  COUNT(DISTINCT (snomed_code, CAST(quantity AS DECIMAL(38, 10)))) AS DISTINCT_ROWS
+FROM epd_rows
 GROUP BY year_month, practice_code, bnf_code

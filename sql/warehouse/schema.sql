@@ -3,7 +3,8 @@ CREATE TABLE IF NOT EXISTS epd_opioid_rows (
   month DATE NOT NULL, practice_code VARCHAR NOT NULL, practice_name VARCHAR,
   sub_icb_code VARCHAR, icb_code VARCHAR, region_code VARCHAR, chemical_code VARCHAR,
   bnf_code VARCHAR NOT NULL, bnf_name VARCHAR, items BIGINT, total_quantity DOUBLE,
-  max_quantity DOUBLE, nic DOUBLE, actual_cost DOUBLE, source_rows BIGINT
+  max_quantity DOUBLE, nic DOUBLE, actual_cost DOUBLE, source_rows BIGINT,
+  duplicate_rows BIGINT
 );
 CREATE TABLE IF NOT EXISTS list_sizes (
   month DATE NOT NULL, practice_code VARCHAR NOT NULL, patients BIGINT, adults BIGINT

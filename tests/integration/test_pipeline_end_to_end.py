@@ -110,7 +110,7 @@ def test_rerun_is_idempotent_and_skips_unchanged_months(pipeline_run, portal, mo
     checksum = sha256_file(staged)
     con = _extract(settings)
     before = pl.from_arrow(
-        con.execute("SELECT * FROM practice_comparators ORDER BY ALL").to_arrow_table()
+        con.sql("SELECT * FROM practice_comparators ORDER BY ALL").to_arrow_table()
     )
     con.close()
     refresh(settings, [date(2025, 2, 1)], echo=lambda _: None, **FAST_RETRIES)
@@ -118,7 +118,7 @@ def test_rerun_is_idempotent_and_skips_unchanged_months(pipeline_run, portal, mo
     assert sha256_file(staged) == checksum
     con = _extract(settings)
     after = pl.from_arrow(
-        con.execute("SELECT * FROM practice_comparators ORDER BY ALL").to_arrow_table()
+        con.sql("SELECT * FROM practice_comparators ORDER BY ALL").to_arrow_table()
     )
     assert before.equals(after)
     assert prov["checksum_sha256"] == checksum

@@ -1,0 +1,28 @@
+-- First pass over an EPD month's CSV: keep only the lines that can be BNF section 0407
+-- rows, without splitting them into columns, and write them to $out for the second pass
+-- (scan_partial.sql). Reading each line as one text value (no delimiter or quote in the
+-- way) is DuckDB's fastest path through a CSV, faster even than counting its rows with
+-- every column declared, and it leaves about 2.5% of a national month to parse properly.
+--   $path           the CSV: a file, or the read end of the pipe a zip is inflated into
+--   $no_delimiter   a byte that never occurs in the file (chr(1)): one column per line
+--   $needle         ',0407' and $quoted_needle ',"0407': a section 0407 BNF code field
+--                   starts a field, so every such row contains one of them; other lines
+--                   that happen to contain one are dropped by the exact filter later
+--   $store_rejects  true: lines with invalid UTF-8 (Latin-1 accents) are set aside in
+--                   reject_errors instead of failing the scan; the caller re-reads them
+--   $rejects_limit  how many rejects to record (0 when not storing them)
+COPY (
+  SELECT line
+  FROM read_csv(
+    $path,
+    header = true,
+    auto_detect = false,
+    delim = $no_delimiter,
+    quote = '',
+    escape = '',
+    columns = {'line': 'VARCHAR'},
+    store_rejects = $store_rejects,
+    rejects_limit = $rejects_limit
+  )
+  WHERE contains(line, $needle) OR contains(line, $quoted_needle)
+) TO $out (FORMAT csv, HEADER false, QUOTE '');

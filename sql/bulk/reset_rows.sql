@@ -1,0 +1,2 @@
+-- Start again (when one way of reading the file hands over to the next).
+DELETE FROM epd_rows;

@@ -1,0 +1,217 @@
+"""What happens when inputs go wrong, end to end through Dagster against the sample portal.
+
+A baseline (two good months, published) is built once. Each test copies it, injects one
+fault into the portal for a new month, and checks three things: the run fails (or, for
+transient faults, recovers) with an error that says what went wrong and where; the
+warehouse holds no partial month and the published extract is byte for byte unchanged;
+and once the fault is cleared the same refresh succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.runner import RunFailed, refresh
+from pipelines.staging import sha256_file
+from tests.support import FAST_RETRIES, portal_settings
+
+pytestmark = pytest.mark.integration
+
+BASE_MONTHS = [date(2025, 2, 1), date(2025, 3, 1)]
+NEW = date(2025, 4, 1)
+RESOURCE = "EPD_SNOMED_202504"
+
+
+@pytest.fixture(scope="module")
+def fault_portal(tmp_path_factory):
+    """A portal of this module's own, since faults change what it serves."""
+    from pipelines.sample_portal import SamplePortal
+
+    with SamplePortal(tmp_path_factory.mktemp("fault_portal")) as portal:
+        yield portal
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, fault_portal):
+    root = tmp_path_factory.mktemp("baseline")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    settings = portal_settings(root / "data", fault_portal.url)
+    refresh(settings, BASE_MONTHS, echo=lambda _: None, **FAST_RETRIES)
+    mp.undo()
+    return root
+
+
+class Case:
+    """A copy of the baseline with the portal's faults cleared afterwards."""
+
+    def __init__(self, root: Path, portal, monkeypatch) -> None:
+        self.portal = portal
+        self.root = root
+        monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        self.settings = portal_settings(root / "data", portal.url)
+        self.extract_checksum = sha256_file(self.settings.extract_path)
+
+    def refresh(self, **overrides):
+        settings = self.settings.with_overrides(**overrides) if overrides else self.settings
+        return refresh(settings, [NEW], echo=lambda _: None, **FAST_RETRIES)
+
+    def assert_nothing_lost(self) -> None:
+        assert sha256_file(self.settings.extract_path) == self.extract_checksum
+        con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+        try:
+            for table in ("epd_opioid_rows", "presentation_facts", "practice_comparator_months"):
+                n = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?", [NEW]).fetchall()  # noqa: S608
+                assert n[0][0] == 0, f"{table} holds a partial {NEW:%Y-%m}"
+        finally:
+            con.close()
+        assert not self.settings.staging_dir.joinpath("epd", "2025-04.parquet").exists()
+
+    def assert_recovers(self) -> None:
+        self.portal.clear_faults()
+        self.refresh()
+        con = duckdb.connect(str(self.settings.extract_path), read_only=True)
+        months = con.execute("SELECT max(month) FROM practice_comparators").fetchall()[0][0]
+        con.close()
+        assert months == NEW
+
+
+@pytest.fixture
+def case(baseline, fault_portal, tmp_path, monkeypatch):
+    root = tmp_path / "case"
+    shutil.copytree(baseline, root)
+    fault_portal.clear_faults()
+    yield Case(root, fault_portal, monkeypatch)
+    fault_portal.clear_faults()
+
+
+# -- transient faults: retried, the run succeeds --------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_retried(case, status):
+    spec = case.portal.set_fault("status", status=status, endpoint="datastore_search_sql", times=2)
+    case.refresh()
+    assert spec.fired == 2
+
+
+def test_connection_resets_are_retried(case):
+    spec = case.portal.set_fault("reset", endpoint="datastore_search", month="2025-04", times=2)
+    case.refresh()
+    assert spec.fired == 2
+
+
+def test_retry_after_is_honoured(case):
+    case.portal.set_fault("status", status=429, retry_after=2, endpoint="package_show", times=1)
+    started = time.monotonic()
+    case.refresh()
+    assert time.monotonic() - started >= 2.0
+
+
+# -- faults that stop the month: clear error, nothing lost, recovers ------------------
+
+
+def _fails(case, match: str, **overrides) -> str:
+    with pytest.raises(RunFailed) as caught:
+        case.refresh(**overrides)
+    message = str(caught.value)
+    assert "month 2025-04 failed" in message
+    for part in match.split("|"):
+        assert part in message, f"{part!r} not in {message!r}"
+    case.assert_nothing_lost()
+    return message
+
+
+def test_timeout_that_never_recovers_names_the_url(case):
+    case.portal.set_fault("hang", endpoint="datastore_search_sql", seconds=3)
+    _fails(
+        case,
+        "failed after 2 attempts|ReadTimeout|datastore_search_sql?resource_id=EPD_SNOMED_202504",
+        http_timeout_seconds=1.0,
+        http_max_attempts=2,
+    )
+    case.assert_recovers()
+
+
+def test_malformed_json(case):
+    case.portal.set_fault("malformed_json", endpoint="datastore_search", month="2025-04")
+    _fails(case, "not valid JSON|datastore_search EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+def test_inner_failure_carries_the_portal_message(case):
+    case.portal.set_fault("inner_failure", month="2025-04", message="Query exceeded quota")
+    _fails(case, "query failed|Query exceeded quota|EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"), [("corrupt_shard", "corrupt gzip"), ("truncated_shard", "shard")]
+)
+def test_bad_shard_is_named(case, kind, words):
+    case.portal.row_cap = 1000  # the month's answer is larger: it arrives in shards
+    try:
+        case.portal.set_fault(kind, month="2025-04")
+        message = _fails(case, f"{words}|{RESOURCE}")
+        assert "/gc/" in message  # which shard, by URL
+        case.assert_recovers()
+    finally:
+        case.portal.row_cap = 32000
+
+
+def test_renamed_column(case):
+    case.portal.set_fault("rename_column", month="2025-04", column="ITEMS", new_name="ITEM_COUNT")
+    _fails(case, "missing column(s) ITEMS|EPD_SNOMED_202504|ITEM_COUNT")
+    case.assert_recovers()
+
+
+def test_missing_column(case):
+    case.portal.set_fault("drop_column", month="2025-04", column="TOTAL_QUANTITY")
+    _fails(case, "missing column(s) TOTAL_QUANTITY|EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+def test_unknown_extra_column_is_accepted_and_reported(case):
+    case.portal.set_fault("extra_column", month="2025-04", column="NEW_FLAG", value="Y")
+    case.refresh()
+    prov = json.loads((case.settings.staging_dir / "epd" / "2025-04.provenance.json").read_text())
+    assert prov["unknown_columns"] == ["NEW_FLAG"]
+
+
+def test_negative_items_are_blocked_by_the_expectation(case):
+    case.portal.set_fault("negative_items", month="2025-04", rows=2)
+    _fails(case, "epd_opioid_rows.items_at_least_one|EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+def test_non_numeric_quantity(case):
+    case.portal.set_fault("non_numeric_quantity", month="2025-04", value="ten")
+    _fails(case, "non-numeric|EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+def test_duplicated_rows_are_blocked(case):
+    case.portal.set_fault("duplicate_rows", month="2025-04", rows=10)
+    _fails(case, "epd_opioid_rows.no_duplicate_source_rows")
+    case.assert_recovers()
+
+
+def test_empty_month(case):
+    case.portal.set_fault("empty_month", month="2025-04")
+    _fails(case, "empty month|EPD_SNOMED_202504")
+    case.assert_recovers()
+
+
+def test_national_total_drop_is_blocked(case):
+    case.portal.set_fault("scale_items", month="2025-04", factor=0.4)
+    _fails(case, "epd_opioid_rows.national_items_near_previous_month|EPD_SNOMED_202504")
+    rejected = case.settings.staging_dir / "rejected" / "epd" / "2025-04.parquet"
+    assert rejected.exists()  # kept for inspection, never read by the pipeline
+    case.assert_recovers()
