@@ -115,6 +115,22 @@ def cmd_ome(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import ExportError, export_organisation
+
+    settings = load_settings()
+    extract = Path(args.extract) if args.extract else settings.extract_path
+    try:
+        written = export_organisation(
+            extract, org=args.org, level=args.level, fmt=args.format, out=Path(args.out)
+        )
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {written}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opioids",

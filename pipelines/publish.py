@@ -30,6 +30,8 @@ EXPORT_TABLES = (
     "practice_comparators",
     "organisation_comparators",
     "national_deciles",
+    "organisation_deciles",
+    "funnel_curves",
     "presentation_breakdown",
     "opioid_presentations",
     "unresolved_presentations",
@@ -66,6 +68,7 @@ def build_extract(
     try:
         run(con, "publish/attach_warehouse", {"path": str(warehouse_path)})
         run_script(con, "publish/extract")
+        run_script(con, "publish/views")
         run_script(con, "publish/comments")
         run(con, "publish/detach_warehouse")
         counts = {

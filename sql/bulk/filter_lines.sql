@@ -5,9 +5,9 @@
 -- every column declared, and it leaves about 2.5% of a national month to parse properly.
 --   $path           the CSV: a file, or the read end of the pipe a zip is inflated into
 --   $no_delimiter   a byte that never occurs in the file (chr(1)): one column per line
---   $needle         ',0407' and $quoted_needle ',"0407': a section 0407 BNF code field
---                   starts a field, so every such row contains one of them; other lines
---                   that happen to contain one are dropped by the exact filter later
+--   $needle         '0407': every line holding a section 0407 BNF code contains it; the
+--                   few other lines that do (a SNOMED code, a price) are dropped by the
+--                   exact filter in scan_rows.sql. One needle, as each is a scan of the line
 --   $store_rejects  true: lines with invalid UTF-8 (Latin-1 accents) are set aside in
 --                   reject_errors instead of failing the scan; the caller re-reads them
 --   $rejects_limit  how many rejects to record (0 when not storing them)
@@ -24,5 +24,5 @@ COPY (
     store_rejects = $store_rejects,
     rejects_limit = $rejects_limit
   )
-  WHERE contains(line, $needle) OR contains(line, $quoted_needle)
+  WHERE contains(line, $needle)
 ) TO $out (FORMAT csv, HEADER false, QUOTE '');

@@ -38,6 +38,14 @@ CREATE TABLE national_deciles AS
 SELECT * FROM wh.national_deciles
 ORDER BY comparator_id, variant, denominator_type, period, month, percentile;
 
+CREATE TABLE organisation_deciles AS
+SELECT * FROM wh.organisation_deciles
+ORDER BY org_level, comparator_id, variant, denominator_type, period, month, percentile;
+
+CREATE TABLE funnel_curves AS
+SELECT * FROM wh.funnel_curves
+ORDER BY comparator_id, variant, denominator_type, period, month, n;
+
 CREATE TABLE presentation_breakdown AS
 SELECT f.practice_code, f.month, f.bnf_code, f.bnf_name, f.chemical_code, f.substance,
   p.route, p.form, f.items, f.total_quantity, f.max_quantity, p.ome_mg_per_unit, f.ome_mg,
@@ -66,7 +74,3 @@ JOIN wh.epd_opioid_rows AS r
 WHERE p.in_scope AND NOT p.resolved
 GROUP BY ALL
 ORDER BY p.month, items DESC;
-
-CREATE VIEW latest_practice_comparators AS
-SELECT * FROM practice_comparators
-WHERE month = (SELECT max(month) FROM practice_comparators);

@@ -1,0 +1,1 @@
+CREATE OR REPLACE TABLE funnel_curves AS SELECT * FROM stats_frame

@@ -1,0 +1,1 @@
+CREATE OR REPLACE TABLE organisation_deciles AS SELECT * FROM stats_frame
