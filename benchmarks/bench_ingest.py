@@ -261,7 +261,9 @@ def measure(name: str, csv_path: Path, zip_path: Path, month: date) -> dict[str,
         name=name,
         process_seconds=wall,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        # The child's own high-water mark: ru_maxrss of a forked child starts from the
+        # parent's resident size at fork, so it overstates a small child of a big parent.
+        peak_mb=result.get("vm_hwm_mb") or usage.ru_maxrss / 1024,
     )
     return result
 
