@@ -8,7 +8,6 @@ UV_VERSION := 0.13.9
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-DATA_DIR ?= $(if $(OPIOIDS_DATA_DIR),$(OPIOIDS_DATA_DIR),data)
 
 .PHONY: install demo test lint format ui bench clean
 
@@ -40,7 +39,7 @@ format: install
 
 # The Dagster UI on the instance the CLI and the demo write to (http://127.0.0.1:3000).
 ui: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(abspath $(DATA_DIR))/dagster_home} $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000
+	$(VENV)/bin/opioids ui
 
 bench: install
 	$(VENV)/bin/python benchmarks/bench_ingest.py

@@ -131,6 +131,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """The Dagster UI on the same persistent instance the CLI writes to."""
+    import os
+
+    from pipelines.config import REPO_ROOT
+    from pipelines.runner import prepare_instance
+
+    settings = load_settings()
+    prepare_instance(settings)  # creates DAGSTER_HOME with this project's dagster.yaml
+    dg = str(Path(sys.executable).parent / "dg")
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home})")
+    os.chdir(REPO_ROOT)
+    os.execv(dg, [dg, "dev", "--host", "127.0.0.1", "--port", str(args.port)])
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opioids",
@@ -159,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run everything offline against the sample portal")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="open the Dagster UI on the local persistent instance")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser(
         "ome", help="resolve presentations (CSV with bnf_code,bnf_name) to OME, as CSV"
