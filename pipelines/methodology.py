@@ -73,6 +73,39 @@ def methodology_markdown(
             )
         lines.append("")
     lines += [
+        "## Which products count",
+        "",
+        "In scope are the 25 BNF chemical substances of the NHSBSA opioid comparators: the",
+        "opioid analgesics of BNF 4.7.2 plus co-codamol and co-dydramol from 4.7.1. Drugs",
+        "for substance dependence (BNF 4.10) and opioid-containing products elsewhere",
+        "(codeine linctus, kaolin and morphine, ibuprofen/codeine) are not counted.",
+        "'Non-cancer scope' is in scope and taken by mouth or through the skin. Every",
+        "presentation prescribed is resolved from its code and name each month, so new",
+        "products are picked up; any that cannot be read are listed in",
+        "`unresolved_presentations` and never silently dropped. The table",
+        "`opioid_presentations` gives the reading of every presentation seen.",
+        "",
+        "| BNF code | substance | strength class | counted as | regular long-acting |",
+        "|---|---|---|---|---|",
+    ]
+    with open(REFERENCE_DIR / "opioid_substances.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            long_acting = {"patch": "patches", "modified_release_oral": "modified-release oral"}
+            lines.append(
+                f"| {row['chemical_code']} | {row['chemical_name']} | {row['strength_class']} "
+                f"| {row['ome_substance']} | {long_acting.get(row['regular_long_acting'], '')} |"
+            )
+    with open(REFERENCE_DIR / "bnf_code_changes.csv", newline="") as fh:
+        changes = list(csv.DictReader(fh))
+    if changes:
+        lines += [
+            "",
+            "BNF codes that changed are read as their current code, so series stay continuous:",
+            "",
+        ]
+        lines += [f"- {', '.join(f'{k}: {v}' for k, v in c.items())}" for c in changes]
+    lines += [
+        "",
         "## Oral morphine equivalence",
         "",
         "OME for a row = total quantity x opioid mg per unit x the OME factor for the substance",
@@ -100,10 +133,25 @@ def methodology_markdown(
         "modified-release products, 1 for once-daily ones), or for patches micrograms/hour x 24",
         "/ 1000 x 100. Immediate-release products and injections are never high dose by this rule.",
         "",
+        "## Quantities that look wrong",
+        "",
+        "Quantity is sometimes recorded as packs instead of units. Rows whose quantity per",
+        "item exceeds the limit for their form (`reference/quantity_limits.csv`, e.g. more",
+        "than 100 patches on one item) are flagged `implausible_quantity` in",
+        "`presentation_breakdown`; they are counted as published, not corrected.",
+        "",
         "## Statistics",
         "",
         f"Practices with fewer than {min_list_size:,} registered patients keep their values but are",
         "left out of deciles, percentile ranks and funnel limits, and are flagged.",
+        "Deciles use linear interpolation (as SQL PERCENTILE_CONT); percentile ranks are",
+        "PERCENT_RANK x 100. Funnel limits (95% and 99.8%) use a normal approximation to the",
+        "Poisson (rates) or binomial (shares), plain and adjusted for over-dispersion",
+        "(Spiegelhalter: z-scores winsorised at 10%/90%). Practices above the upper 99.8%",
+        "limit are flagged 'high', below the lower 'low'. SPC follows NHS Making Data Count",
+        "(XmR: a point outside the limits, a run of 7 on one side of the mean, a trend of 7,",
+        "2 of 3 points near a limit), read as improvement or concern by each comparator's",
+        "direction. Change is against the same month a year earlier.",
         "",
     ]
     return "\n".join(lines)

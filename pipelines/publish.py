@@ -61,7 +61,7 @@ Gate = Callable[[duckdb.DuckDBPyConnection], list[CheckOutcome]]
 
 
 def build_extract(
-    warehouse_path: Path, target: Path, gate: Gate
+    warehouse_path: Path, target: Path, gate: Gate, documents: dict[str, str] | None = None
 ) -> tuple[dict[str, int], list[CheckOutcome]]:
     """Create the extract's tables in ``target`` (a new file) and run the gate on it."""
     con = duckdb.connect(str(target))
@@ -70,6 +70,11 @@ def build_extract(
         run_script(con, "publish/extract")
         run_script(con, "publish/views")
         run_script(con, "publish/comments")
+        # Documents (the methodology page) travel inside the extract too, for readers who
+        # only have the DuckDB file.
+        run_script(con, "publish/create_documents")
+        for name, text in (documents or {}).items():
+            run(con, "publish/insert_document", {"name": name, "content": text})
         run(con, "publish/detach_warehouse")
         counts = {
             t: run_template(con, "publish/count_table", {"table": t}, _ALLOWED).fetchall()[0][0]
@@ -114,7 +119,7 @@ def publish(
     tmp_files = published_dir / f".files.{token}.tmp"
     final_extract = published_dir / EXTRACT_NAME
     try:
-        counts, outcomes = build_extract(warehouse_path, tmp_extract, gate)
+        counts, outcomes = build_extract(warehouse_path, tmp_extract, gate, extra_files)
         if failures(outcomes):
             return Publication(False, final_extract, None, counts, None, outcomes)
         export_files(tmp_extract, tmp_files)

@@ -1,0 +1,32 @@
+"""The methodology page is generated from the definitions and reference data: it names
+every comparator, every in-scope substance and every factor used."""
+
+import csv
+
+from pipelines.comparators import load_comparators
+from pipelines.config import REFERENCE_DIR
+from pipelines.methodology import methodology_markdown
+
+
+def test_page_covers_definitions_substances_and_factors():
+    comparators = load_comparators()
+    page = methodology_markdown(comparators, factor_set="uk", min_list_size=1000)
+    for c in comparators:
+        assert f"(`{c.id}`)" in page and c.description in page
+    with open(REFERENCE_DIR / "opioid_substances.csv", newline="") as fh:
+        substances = list(csv.DictReader(fh))
+    assert len(substances) == 25
+    for s in substances:
+        assert s["chemical_code"] in page
+    with open(REFERENCE_DIR / "ome_factors.csv", newline="") as fh:
+        uk = [r for r in csv.DictReader(fh) if r["factor_set"] == "uk"]
+    for r in uk:
+        assert f"| {r['substance']} | {r['route']} | {r['factor']} |" in page
+    assert ">= 90 mg OME/day" in page and ">= 120 mg OME/day" in page
+    assert "fewer than 1,000 registered patients" in page
+
+
+def test_another_factor_set_is_named():
+    page = methodology_markdown(load_comparators(), factor_set="us_cms", min_list_size=500)
+    assert "Factor set in use: `us_cms`" in page
+    assert "| codeine | oral | 0.15 |" in page
