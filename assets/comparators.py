@@ -12,14 +12,14 @@ from datetime import date
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from assets.common import OWNERS, preview
+from assets.common import OWNERS, gate, preview
 from pipelines.comparators import definition_rows, load_comparators
 from pipelines.config import REFERENCE_DIR
 from pipelines.partitions import monthly_partitions, partition_month
 from pipelines.quality import comparator_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.statistics import compute_statistics
-from pipelines.validation import check_results, failure_message, failures, load_suite, validate
+from pipelines.validation import load_suite
 from pipelines.warehouse import WAREHOUSE_POOL, connect, query_frame, run, run_each, transaction
 
 
@@ -98,18 +98,17 @@ def practice_opioid_comparators(
             with transaction(con):
                 load_definitions(con)
                 load_month(con, store, month)
-                outcomes = validate(comparator_frame(con, month), COMPARATOR_SUITE)
-                if failures(outcomes):
+                verdict = gate(
+                    context,
+                    comparator_frame(con, month),
+                    COMPARATOR_SUITE,
+                    f"comparators {month:%Y-%m}",
+                    kept="rolled back; the warehouse is unchanged",
+                )
+                if verdict.rejected:
                     raise _RolledBack
         except _RolledBack:
-            message = failure_message(outcomes, f"comparators {month:%Y-%m}")
-            context.log.error(message + "; rolled back, the warehouse is unchanged")
-            return MaterializeResult(
-                metadata={"rejected": True, "reason": message},
-                check_results=check_results(
-                    outcomes, "practice_opioid_comparators", f"comparators {month:%Y-%m}"
-                ),
-            )
+            return verdict.rejected
         summary = query_frame(con, "warehouse/month_summary", {"month": month})
         sample = query_frame(con, "warehouse/month_preview", {"month": month})
     row = summary.row(0, named=True)
@@ -124,9 +123,7 @@ def practice_opioid_comparators(
             "implausible_quantity_rows": MetadataValue.int(row["implausible_quantity_rows"]),
             "preview": preview(sample),
         },
-        check_results=check_results(
-            outcomes, "practice_opioid_comparators", f"comparators {month:%Y-%m}"
-        ),
+        check_results=verdict.checks,
     )
 
 

@@ -16,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from assets.common import OWNERS, preview
+from assets.common import OWNERS, gate, preview
 from pipelines.fetch import fetch_month, is_unchanged, stage_month
 from pipelines.partitions import monthly_partitions, partition_month
 from pipelines.quality import epd_frame, epd_parameters, list_size_frame
@@ -24,7 +24,7 @@ from pipelines.resources import MethodResource, SourcesResource, StoreResource
 from pipelines.sources import list_sizes as ls
 from pipelines.sources.ods import GP_PRACTICE_SETTING, fetch_epraccur
 from pipelines.staging import write_json, write_parquet
-from pipelines.validation import check_results, failure_message, failures, load_suite, validate
+from pipelines.validation import load_suite
 from pipelines.warehouse import WAREHOUSE_POOL, connect, run, transaction
 
 EPD_SUITE = load_suite("epd_opioid_rows")
@@ -64,13 +64,13 @@ def epd_opioid_rows(
                 f"{resource.name} unchanged since {previous['retrieved_at']}; not re-fetched"
             )
             staged = pl.read_parquet(staging.epd_path(month))
-            outcomes = validate(epd_frame(staged), EPD_SUITE, params)
-            return MaterializeResult(
+            verdict = gate(
+                context, epd_frame(staged), EPD_SUITE, f"{resource.name} (staged)", params
+            )
+            return verdict.rejected or MaterializeResult(
                 metadata=_epd_metadata(previous, skipped=True, frame=None),
                 data_version=DataVersion(previous["checksum_sha256"]),
-                check_results=check_results(
-                    outcomes, "epd_opioid_rows", f"{resource.name} (staged)"
-                ),
+                check_results=verdict.checks,
             )
         context.log.info(
             f"fetching {resource.name} ({resource.version_key}) via {sources.fetch_route}"
@@ -78,24 +78,22 @@ def epd_opioid_rows(
         fetched = fetch_month(
             ckan, http, resource, sources.fetch_route, work_dir=store.root / "downloads"
         )
-    outcomes = validate(epd_frame(fetched.frame), EPD_SUITE, params)
-    where = f"{resource.name} ({resource.version_key})"
-    checks = check_results(outcomes, "epd_opioid_rows", where)
-    if failures(outcomes):
-        message = failure_message(outcomes, where)
-        context.log.error(message + "; not staged, the previous staged month is unchanged")
-        rejected = staging.rejected_epd_path(month)
-        write_parquet(fetched.frame, rejected)
-        return MaterializeResult(
-            metadata={
-                "rejected": True,
-                "reason": message,
-                "rejected_rows_kept_at": MetadataValue.path(str(rejected)),
-                "resource_name": resource.name,
-                "published_at": str(resource.published_at),
-            },
-            check_results=checks,
-        )
+    rejected_path = staging.rejected_epd_path(month)
+    verdict = gate(
+        context,
+        epd_frame(fetched.frame),
+        EPD_SUITE,
+        f"{resource.name} ({resource.version_key})",
+        params,
+        metadata={
+            "rejected_rows_kept_at": MetadataValue.path(str(rejected_path)),
+            "resource_name": resource.name,
+            "published_at": str(resource.published_at),
+        },
+    )
+    if verdict.rejected:
+        write_parquet(fetched.frame, rejected_path)  # for inspection; never read
+        return verdict.rejected
     provenance = stage_month(staging, resource, fetched)
     if fetched.layout.unknown:
         context.log.warning(
@@ -104,7 +102,7 @@ def epd_opioid_rows(
     return MaterializeResult(
         metadata=_epd_metadata(provenance, skipped=False, frame=fetched.frame),
         data_version=DataVersion(provenance["checksum_sha256"]),
-        check_results=checks,
+        check_results=verdict.checks,
     )
 
 
@@ -161,19 +159,15 @@ def practice_list_sizes(
             if kind != "map"
         }
     frame = ls.parse_list_sizes(tables["all"], tables["male"], tables["female"], month)
-    outcomes = validate(
+    verdict = gate(
+        context,
         list_size_frame(frame, store.staging, month),
         LIST_SIZE_SUITE,
+        f"list sizes {month:%Y-%m} ({files.page_url})",
         {"coverage_min": method.list_size_coverage},
     )
-    where = f"list sizes {month:%Y-%m} ({files.page_url})"
-    checks = check_results(outcomes, "practice_list_sizes", where)
-    if failures(outcomes):
-        message = failure_message(outcomes, where)
-        context.log.error(message + "; not staged")
-        return MaterializeResult(
-            metadata={"rejected": True, "reason": message}, check_results=checks
-        )
+    if verdict.rejected:
+        return verdict.rejected
     path = store.staging.list_sizes_path(month)
     checksum = write_parquet(frame, path)
     provenance = {
@@ -197,7 +191,7 @@ def practice_list_sizes(
             "preview": preview(frame),
         },
         data_version=DataVersion(checksum),
-        check_results=checks,
+        check_results=verdict.checks,
     )
 
 
@@ -227,15 +221,11 @@ def practice_organisations(
             ls.read_table(http, files.files["map"], f"gp-reg-pat-prac-map {latest:%Y-%m}")
         )
     frame = build_organisations(epraccur, practice_map, latest_map=f"{latest:%Y-%m}")
-    outcomes = validate(frame, ORGANISATION_SUITE)
-    where = f"organisations (ODS epraccur, practice map {latest:%Y-%m})"
-    checks = check_results(outcomes, "practice_organisations", where)
-    if failures(outcomes):
-        message = failure_message(outcomes, where)
-        context.log.error(message + "; not staged")
-        return MaterializeResult(
-            metadata={"rejected": True, "reason": message}, check_results=checks
-        )
+    verdict = gate(
+        context, frame, ORGANISATION_SUITE, f"organisations (ODS, practice map {latest:%Y-%m})"
+    )
+    if verdict.rejected:
+        return verdict.rejected
     path = store.staging.organisations_path()
     checksum = write_parquet(frame, path)
     with connect(store.warehouse_path) as con, transaction(con):
@@ -260,7 +250,7 @@ def practice_organisations(
             "preview": preview(gp),
         },
         data_version=DataVersion(checksum),
-        check_results=checks,
+        check_results=verdict.checks,
     )
 
 

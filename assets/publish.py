@@ -2,13 +2,13 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from assets.common import OWNERS
+from assets.common import OWNERS, judge
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
 from pipelines.publish import publish
 from pipelines.quality import integrity_frame
 from pipelines.resources import MethodResource, StoreResource
-from pipelines.validation import check_results, failure_message, load_suite, validate
+from pipelines.validation import load_suite, validate
 from pipelines.warehouse import WAREHOUSE_POOL
 
 PUBLISH_SUITE = load_suite("published_extract")
@@ -45,15 +45,17 @@ def published_extract(
         gate=integrity_gate,
         extra_files={"methodology.md": page},
     )
-    checks = check_results(publication.outcomes, "published_extract", "new extract")
-    if not publication.published:
-        message = failure_message(publication.outcomes, "new extract")
-        context.log.error(message + "; the previous publication is unchanged")
-        return MaterializeResult(
-            metadata={"rejected": True, "reason": message}, check_results=checks
-        )
+    verdict = judge(
+        context,
+        PUBLISH_SUITE,
+        publication.outcomes,
+        "new extract",
+        kept="not published; the previous publication is unchanged",
+    )
+    if verdict.rejected:
+        return verdict.rejected
     return MaterializeResult(
-        check_results=checks,
+        check_results=verdict.checks,
         metadata={
             "extract": MetadataValue.path(str(publication.extract_path)),
             "checksum_sha256": publication.checksum_sha256,

@@ -15,13 +15,13 @@ from dagster import (
     asset,
 )
 
-from assets.common import OWNERS, preview
+from assets.common import OWNERS, gate, preview
 from pipelines.ome import canonical_chemical_code, load_reference, resolve_frame
 from pipelines.partitions import monthly_partitions, partition_month
 from pipelines.quality import presentation_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.staging import write_parquet
-from pipelines.validation import check_results, failure_message, failures, load_suite, validate
+from pipelines.validation import load_suite
 
 
 def resolve_month(rows: pl.DataFrame, factor_set: str) -> pl.DataFrame:
@@ -71,19 +71,15 @@ def opioid_presentations(
     month = partition_month(context.partition_key)
     rows = pl.read_parquet(store.staging.epd_path(month))
     resolved = resolve_month(rows, method.ome_factor_set)
-    outcomes = validate(
+    verdict = gate(
+        context,
         presentation_frame(resolved, rows),
         PRESENTATION_SUITE,
+        f"OME reference {month:%Y-%m} (factor set {method.ome_factor_set})",
         {"max_unresolved_share": method.max_unresolved_share},
     )
-    where = f"OME reference {month:%Y-%m} (factor set {method.ome_factor_set})"
-    checks = check_results(outcomes, "opioid_presentations", where)
-    if failures(outcomes):
-        message = failure_message(outcomes, where)
-        context.log.error(message + "; not staged")
-        return MaterializeResult(
-            metadata={"rejected": True, "reason": message}, check_results=checks
-        )
+    if verdict.rejected:
+        return verdict.rejected
     checksum = write_parquet(resolved, store.staging.presentations_path(month))
     in_scope = resolved.filter(pl.col("in_scope"))
     unresolved = unresolved_in(resolved, rows)
@@ -113,7 +109,7 @@ def opioid_presentations(
             ),
         },
         data_version=DataVersion(checksum),
-        check_results=checks,
+        check_results=verdict.checks,
     )
 
 
