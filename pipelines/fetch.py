@@ -15,7 +15,14 @@ import polars as pl
 
 from pipelines.http import HttpClient, SourceError
 from pipelines.sources.ckan import CkanClient, EpdResource
-from pipelines.sources.epd import Layout, SchemaError, detect_layout, normalise, portal_query
+from pipelines.sources.epd import (
+    Layout,
+    SchemaError,
+    detect_layout,
+    normalise,
+    portal_query,
+    staged_schema_fingerprint,
+)
 from pipelines.staging import StagingArea, read_json, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -92,12 +99,14 @@ class StageOutcome:
 
 
 def is_unchanged(staging: StagingArea, month: date, resource: EpdResource) -> dict[str, Any] | None:
-    """The stored provenance when the staged file is this very publication, intact."""
+    """The stored provenance when the staged file is this very publication, intact, in
+    the current staged format."""
     previous = read_json(staging.epd_provenance_path(month))
     path = staging.epd_path(month)
     if (
         previous
         and previous.get("version_key") == resource.version_key
+        and previous.get("staged_schema") == staged_schema_fingerprint()
         and path.exists()
         and sha256_file(path) == previous.get("checksum_sha256")
     ):
@@ -119,6 +128,7 @@ def stage_month(
         "layout": fetched.layout.name,
         "unknown_columns": list(fetched.layout.unknown),
         "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "staged_schema": staged_schema_fingerprint(),
         "row_count": fetched.frame.height,
         "items_total": int(fetched.frame.get_column("items").sum()),
         "file": str(path),

@@ -688,7 +688,7 @@ def _csv_bytes(frame: pl.DataFrame) -> bytes:
 def generate_epd(
     month: date,
     rows: int,
-    layout: str,
+    layout: Layout | str,
     out: Path,
     *,
     seed: int = DEFAULT_SEED,

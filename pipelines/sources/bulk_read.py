@@ -53,6 +53,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -72,7 +73,7 @@ from pipelines.sources.epd import (
     detect_layout,
     normalise,
 )
-from pipelines.warehouse import run, run_each, run_template, sql
+from pipelines.warehouse import query_frame, run, run_each, run_template
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class _Read:
     rows: int | None
     csv_bytes: int
     latin1: int
+    kept: Path | None = None  # the kept lines, aggregated in one pass (else epd_rows)
 
 
 # -- opening the CSV stream ------------------------------------------------------------------
@@ -489,17 +491,30 @@ def _scan(
 
 
 def _result(
-    con: duckdb.DuckDBPyConnection, layout: Layout, month: date, where: str
+    con: duckdb.DuckDBPyConnection, src: _Source, layout: Layout, month: date, read: _Read
 ) -> pl.DataFrame:
-    # con.sql (not execute) hands the rows to Arrow without an extra copy.
     try:
-        table = con.sql(sql("bulk/opioid_rows")).to_arrow_table()
-    except duckdb.Error as exc:  # a measure that is not a number, in a row kept
-        raise _schema_error(where, exc) from exc
-    raw = pl.from_arrow(table)
+        if read.kept is not None:
+            snomed = "snomed_code" if "snomed_code" in src.spec else "NULL"
+            result = run_template(
+                con,
+                "bulk/aggregate_lines",
+                {"snomed": snomed},
+                {"snomed": SNOMED_CHOICES},
+                {"path": str(read.kept), "columns": src.spec, "prefix": OPIOID_SECTION_PREFIX},
+            )
+            # One copy of ~200,000 aggregated rows is nothing next to the scan; DuckDB
+            # warns about it on every call, which would only be noise in the logs.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                raw = pl.from_arrow(result.to_arrow_table())
+        else:
+            raw = query_frame(con, "bulk/opioid_rows")
+    except duckdb.Error as exc:  # a malformed kept line, or a measure that is no number
+        raise _schema_error(src.where, exc) from exc
     assert isinstance(raw, pl.DataFrame)
     internal = Layout(layout.name, {k: k for k in layout.columns}, layout.unknown)
-    return normalise(raw, internal, month, where=where)
+    return normalise(raw, internal, month, where=src.where)
 
 
 def _schema_error(where: str, exc: duckdb.Error) -> SchemaError:
@@ -589,13 +604,6 @@ class _Source:
     open_blocks: Callable[[], contextlib.AbstractContextManager[Iterator[bytes]]]
 
 
-def _aggregate_kept_lines(con: duckdb.DuckDBPyConnection, src: _Source, kept: Path) -> None:
-    try:
-        _scan(con, str(kept), src.spec, header=False, store_rejects=False)
-    except duckdb.Error as exc:  # a record split by a quoted newline, or a malformed row
-        raise _Fallback(f"the kept lines do not parse: {str(exc).splitlines()[0]}") from exc
-
-
 def _lines_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
     kept = src.tmp / "section.csv"
     after = _last_reject_scan(con)
@@ -610,10 +618,9 @@ def _lines_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
                 text = record.decode("latin-1")
                 if NEEDLE in text:
                     fh.write(text.encode("utf-8") + b"\n")
-    _aggregate_kept_lines(con, src, kept)
     if rows is not None:
         rows += len(records)
-    return _Read(rows, src.path.stat().st_size, len(records))
+    return _Read(rows, src.path.stat().st_size, len(records), kept)
 
 
 def _full_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
@@ -672,7 +679,7 @@ def _lines_pipe(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
         )
     except duckdb.Error as exc:
         raise _Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
-    _aggregate_kept_lines(con, src, kept)
+    read.kept = kept
     return read
 
 
@@ -754,19 +761,25 @@ def read_epd_file(
         _connection(threads) as con,
     ):
         src = _Source(path, spec, encoding, where, Path(tmp), expected_hash, open_blocks)
-        read: _Read | None = None
+        frame: pl.DataFrame | None = None
+        read = _Read(None, 0, 0)
         used = ways[0]
         for i, used in enumerate(ways):
             try:
                 read = _WAYS[used](con, src)
+                frame = _result(con, src, layout, month, read)
                 break
-            except _Fallback as reason:
+            except (_Fallback, SchemaError) as reason:
+                # A kept line that does not parse may be half of a record split by a
+                # quoted newline: only a way that parses every row can tell.
+                if isinstance(reason, SchemaError) and read.kept is None:
+                    raise
                 if i == len(ways) - 1:
                     raise SchemaError(f"{where}: {reason}") from reason
                 log.info("%s: %s; reading it %s instead", where, reason, ways[i + 1])
                 run(con, "bulk/reset_rows")
-        assert read is not None
-        frame = _result(con, layout, month, where)
+                read = _Read(None, 0, 0)
+        assert frame is not None
     if read.latin1:
         log.info(
             "%s: %d %s held Latin-1 bytes",

@@ -9,6 +9,7 @@ downstream is identical whichever route fetched a month.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,6 +85,14 @@ STAGED_SCHEMA: dict[str, pl.DataType] = {
     "source_rows": pl.Int64(),
     "duplicate_rows": pl.Int64(),
 }
+
+
+def staged_schema_fingerprint() -> str:
+    """Identifies the staged format: a month staged under another format is fetched again
+    rather than skipped as unchanged (the portal's publication may not have changed, but
+    what we keep of it has)."""
+    text = ",".join(f"{name}:{dtype}" for name, dtype in STAGED_SCHEMA.items())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,7 @@ CREATE TABLE IF NOT EXISTS practice_comparator_months (
   numerator DECIMAL(38, 6), denominator DECIMAL(38, 6)
 );
 CREATE TABLE IF NOT EXISTS quantity_limits (form VARCHAR PRIMARY KEY, max_units_per_item DOUBLE, reason VARCHAR);
+-- Migrations for warehouses created by earlier versions (each is a no-op when applied).
+ALTER TABLE epd_opioid_rows ADD COLUMN IF NOT EXISTS duplicate_rows BIGINT;
+ALTER TABLE practice_comparator_months ALTER numerator TYPE DECIMAL(38, 6);
+ALTER TABLE practice_comparator_months ALTER denominator TYPE DECIMAL(38, 6);
