@@ -176,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run everything offline against the sample portal")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser(
+        "export", help="one organisation's practices, every comparator, the last 12 months"
+    )
+    p.add_argument("--org", required=True, help="ICB, sub-ICB, PCN or practice code")
+    p.add_argument("--level", choices=("icb", "sub_icb", "pcn", "practice"), default="icb")
+    p.add_argument("--format", choices=("csv", "xlsx", "parquet"), required=True)
+    p.add_argument("--out", required=True, help="file to write, or a directory")
+    p.add_argument("--extract", help="published extract to read (default: the data dir's)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("ui", help="open the Dagster UI on the local persistent instance")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)

@@ -9,6 +9,7 @@ published definitions table are generated from the same rows.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import polars as pl
 
 from pipelines.config import COMPARATORS_DIR
 
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 MEASURES = ("items", "ome_mg_per_day")
 # Presentation flags a numerator or denominator may require; each is a column of the
 # presentation facts table (see sql/warehouse/presentation_facts.sql).
@@ -145,6 +147,9 @@ def parse_definition(path: Path) -> Comparator:
     )
     if comparator.id != path.stem:
         raise DefinitionError(f"{where}: id {comparator.id!r} must match the file name")
+    # Ids become column names in the wide tables: keep them plain identifiers.
+    if not _ID.match(comparator.id):
+        raise DefinitionError(f"{where}: id must be lower-case letters, digits and underscores")
     return comparator
 
 

@@ -23,8 +23,9 @@ reader never sees half a file and a failed export leaves any previous one untouc
 
 The module also documents the extract (:func:`data_dictionary_markdown` writes
 ``docs/data-dictionary.md`` from the extract's own ``COMMENT ON`` text, and
-:func:`wide_column_comments` the comment statements for the wide tables' per-comparator
-columns), so the documentation is generated from the one place it is written.
+:func:`wide_column_comment_texts` the comments the publication puts on the wide tables'
+per-comparator columns), so the documentation is generated from the one place it is
+written.
 """
 
 from __future__ import annotations
@@ -213,7 +214,6 @@ class Organisation:
     level: str
     code: str
     name: str | None
-    n_practices: int
 
 
 @dataclass(frozen=True)
@@ -324,11 +324,10 @@ def _find_organisation(con: duckdb.DuckDBPyConnection, org: str, level: str) -> 
     known = query_frame(con, "export/organisations", {"level": level})
     codes: list[str] = known.get_column("code").to_list()
     names: list[str | None] = known.get_column("name").to_list()
-    counts: list[int] = known.get_column("n_practices").to_list()
     wanted = (org or "").strip().upper()
-    for code, name, count in zip(codes, names, counts, strict=True):
+    for code, name in zip(codes, names, strict=True):
         if code.upper() == wanted:
-            return Organisation(level, code, name, int(count))
+            return Organisation(level, code, name)
     label = LEVEL_LABELS[level]
     suggestions = difflib.get_close_matches(wanted, codes, n=5, cutoff=0.5)
     lowered = (org or "").strip().lower()
@@ -932,15 +931,14 @@ _DENOMINATOR_TEXT: dict[str, str] = {
 }
 
 
-def wide_column_comments(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """``COMMENT ON COLUMN`` statements for the wide tables' per-comparator columns.
+def wide_column_comment_texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(table, column, comment) for the wide tables' per-comparator columns.
 
     Those columns come from a PIVOT over the comparators in the data, so their names are
-    only known once the extract exists; ``sql/publish/comments.sql`` holds the statements
-    this function produces for the current comparator set (a test checks they agree), to be
-    regenerated when a comparator is added or removed.
+    only known once the extract exists: the publication comments them from this list, so
+    adding a comparator file needs no SQL edit.
     """
-    statements: list[str] = []
+    out: list[tuple[str, str, str]] = []
     headline = query_frame(con, "export/headline_comparators")
     for table, measures in (
         ("latest_practice_wide", _PRACTICE_WIDE_MEASURES),
@@ -953,26 +951,21 @@ def wide_column_comments(con: duckdb.DuckDBPyConnection) -> list[str]:
             for suffix, text, nulls, in_units in measures:
                 units = f", in {row['units']}" if in_units else ""
                 when_null = f"; {nulls}" if nulls else ""
-                comment = f"{what}: {text}{units}{when_null}.".replace("'", "''")
-                statements.append(
-                    f"COMMENT ON COLUMN {table}.{row['comparator_id']}_{suffix} IS '{comment}';"
-                )
-    return statements
+                column = f"{row['comparator_id']}_{suffix}"
+                out.append((table, column, f"{what}: {text}{units}{when_null}."))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipelines.export dictionary|comments EXTRACT``: print the generated
-    data dictionary or wide-column comment statements for a published extract."""
+    """``python -m pipelines.export dictionary EXTRACT``: print the data dictionary
+    generated from a published extract's comments (docs/data-dictionary.md)."""
     parser = argparse.ArgumentParser(prog="python -m pipelines.export")
-    parser.add_argument("what", choices=("dictionary", "comments"))
+    parser.add_argument("what", choices=("dictionary",))
     parser.add_argument("extract", type=Path)
     args = parser.parse_args(argv)
     con = duckdb.connect(str(args.extract), read_only=True)
     try:
-        if args.what == "dictionary":
-            sys.stdout.write(data_dictionary_markdown(con))
-        else:
-            sys.stdout.write("\n".join(wide_column_comments(con)) + "\n")
+        sys.stdout.write(data_dictionary_markdown(con))
     finally:
         con.close()
     return 0

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.export import wide_column_comment_texts
 from pipelines.staging import sha256_file
 from pipelines.validation import CheckOutcome, failures
-from pipelines.warehouse import run, run_script, run_template
+from pipelines.warehouse import comment_on_column, run, run_script, run_template
 
 EXTRACT_NAME = "opioid_comparators.duckdb"
 # Tables copied out as Parquet and CSV beside the extract, for tools without DuckDB.
@@ -35,6 +36,8 @@ EXPORT_TABLES = (
     "presentation_breakdown",
     "opioid_presentations",
     "unresolved_presentations",
+    "latest_practice_wide",
+    "latest_organisation_wide",
 )
 
 
@@ -70,6 +73,8 @@ def build_extract(
         run_script(con, "publish/extract")
         run_script(con, "publish/views")
         run_script(con, "publish/comments")
+        for table, column, text in wide_column_comment_texts(con):
+            comment_on_column(con, table, column, text)
         # Documents (the methodology page) travel inside the extract too, for readers who
         # only have the DuckDB file.
         run_script(con, "publish/create_documents")

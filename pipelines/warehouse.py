@@ -31,6 +31,11 @@ def sql(name: str) -> str:
     return path.read_text()
 
 
+def sql_body(name: str) -> str:
+    """A SQL file without its comment lines (for templates whose braces are filled in)."""
+    return "\n".join(line for line in sql(name).splitlines() if not line.lstrip().startswith("--"))
+
+
 def run(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -54,9 +59,7 @@ def run_each(
 ) -> None:
     """Run every statement of a file with the same named parameters (our files end each
     statement with a semicolon at the end of a line)."""
-    lines = sql(name).splitlines()
-    body = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
-    for statement in (s.strip() for s in body.split(";\n")):
+    for statement in (s.strip() for s in sql_body(name).split(";\n")):
         if statement.strip(" ;\n"):
             con.execute(statement, params)
 
@@ -76,8 +79,21 @@ def run_template(
     for key, value in identifiers.items():
         if value not in allowed.get(key, ()):
             raise ValueError(f"identifier {key}={value!r} is not allowed in {name}")
-    text = "\n".join(line for line in sql(name).splitlines() if not line.startswith("--"))
-    return con.execute(text.format(**identifiers), params)
+    return con.execute(sql_body(name).format(**identifiers), params)
+
+
+def comment_on_column(con: duckdb.DuckDBPyConnection, table: str, column: str, text: str) -> None:
+    """Comment a column whose name is only known from the data (a PIVOT's output).
+
+    ``COMMENT ON`` accepts no bind parameters, so the table and column must exist in this
+    database (checked with a bound query) and the text is passed as a quoted literal.
+    """
+    exists = run(con, "publish/column_exists", {"table": table, "column": column}).fetchall()
+    if exists[0][0] != 1:
+        raise ValueError(f"no column {table}.{column} to comment")
+    literal = "'" + text.replace("'", "''") + "'"
+    statement = sql_body("publish/comment_column")
+    con.execute(statement.format(table=f'"{table}"', column=f'"{column}"', comment=literal))
 
 
 def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -17,8 +17,8 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.config import SQL_DIR
 from pipelines.http import SourceError
+from pipelines.warehouse import sql_body
 
 OPIOID_SECTION_PREFIX = "0407"
 
@@ -154,9 +154,11 @@ def portal_query(layout: Layout, table: str) -> str:
     # One text key per source row, built from the validated identifiers only.
     parts = [f"CAST({c} AS STRING)" for c in layout.row_key] or ["''"]
     row_key = parts[0] if len(parts) == 1 else "CONCAT(" + ", '|', ".join(parts) + ")"
-    template = (SQL_DIR / "portal" / "epd_opioid_rows.sql").read_text()
-    body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
-    return body.format(table=table, row_key=row_key, **layout.columns).strip()
+    return (
+        sql_body("portal/epd_opioid_rows")
+        .format(table=table, row_key=row_key, **layout.columns)
+        .strip()
+    )
 
 
 def parse_year_month(values: pl.Expr) -> pl.Expr:
