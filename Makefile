@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format ui bench clean
+.PHONY: install demo test lint format ui bench bench-small bench-stats clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,8 +41,15 @@ format: install
 ui: install
 	$(VENV)/bin/opioids ui
 
+# National-scale benchmarks (generate about 7 GB under benchmarks/out on first run).
 bench: install
-	$(VENV)/bin/python benchmarks/bench_ingest.py
+	$(VENV)/bin/python benchmarks/bench_ingest.py --repeat 3 --json benchmarks/out/bench_ingest.json
+
+bench-small: install
+	$(VENV)/bin/python benchmarks/bench_ingest.py --rows 200000
+
+bench-stats: install
+	$(VENV)/bin/python benchmarks/bench_statistics.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -45,6 +45,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     if args.route:
         settings = settings.with_overrides(fetch_route=args.route)
     months = months_between(parse_month(args.from_month), parse_month(args.to_month))
+    if settings.fetch_route in ("bulk", "auto"):
+        _show_download_progress()
     print(f"Refreshing {len(months)} month(s) from {settings.portal_url} into {settings.data_dir}")
     try:
         refresh(settings, months)
@@ -131,6 +133,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate_epd(args: argparse.Namespace) -> int:
+    from pipelines.generate import run_cli
+
+    return run_cli(args)
+
+
+def _show_download_progress() -> None:
+    """Bulk downloads report progress through logging; show it on the terminal too."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    for name in ("pipelines.sources.bulk_download", "pipelines.sources.bulk"):
+        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).addHandler(handler)
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """The Dagster UI on the same persistent instance the CLI writes to."""
     import os
@@ -185,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="file to write, or a directory")
     p.add_argument("--extract", help="published extract to read (default: the data dir's)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "generate-epd", help="write a synthetic national-scale EPD month (CSV, or zip by suffix)"
+    )
+    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--rows", type=int, default=18_000_000, help="default 18,000,000")
+    p.add_argument("--layout", choices=("legacy", "current"), default="legacy")
+    p.add_argument("--out", required=True, metavar="FILE[.zip]")
+    p.add_argument("--seed", type=int, default=20240101)
+    p.set_defaults(func=cmd_generate_epd)
 
     p = sub.add_parser("ui", help="open the Dagster UI on the local persistent instance")
     p.add_argument("--port", type=int, default=3000)

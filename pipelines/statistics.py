@@ -12,14 +12,7 @@ import duckdb
 import polars as pl
 
 from pipelines import stats
-from pipelines.warehouse import query_frame, run, run_script
-
-
-def _values_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    frame = query_frame(con, "warehouse/select_comparator_values")
-    # The statistics library speaks of the rolling window as ``window``; SQL cannot.
-    return frame.rename({"period": "window"})
-
+from pipelines.warehouse import query_frame, run_script, run_template
 
 FUNNEL_POINTS = 60
 
@@ -54,50 +47,69 @@ def funnel_curves(practice_stats: pl.DataFrame) -> pl.DataFrame:
     return out.select(keys + [c for c in out.columns if c not in keys])
 
 
-def compute_statistics(con: duckdb.DuckDBPyConnection, *, min_list_size: int) -> dict[str, int]:
-    """Rebuild ``comparator_values`` and the statistics tables; return row counts."""
-    run_script(con, "warehouse/comparator_values")
-    values = _values_frame(con)
+STATISTICS_TABLES = (
+    "practice_statistics",
+    "national_deciles",
+    "organisation_statistics",
+    "organisation_deciles",
+    "funnel_curves",
+)
+_KEY = ["org_level", "org_code", "month", "comparator_id", "variant", "denominator_type", "window"]
+
+
+def statistics_for_key(values: pl.DataFrame, *, min_list_size: int) -> dict[str, pl.DataFrame]:
+    """Every statistic for one comparator, variant and denominator (all periods)."""
     practices = values.filter(pl.col("org_level") == "practice")
     organisations = values.filter(pl.col("org_level") != "practice")
-
     practice_stats = stats.practice_statistics(practices, min_list_size=min_list_size)
-    deciles = stats.national_deciles(practices, min_list_size=min_list_size)
     # Ranks and change for PCN, sub-ICB and ICB; regions and England keep their values
     # (there are too few of them to rank), so every level is published.
     ranked = stats.organisation_statistics(organisations)
-    keys = [
-        "org_level",
-        "org_code",
-        "month",
-        "comparator_id",
-        "variant",
-        "denominator_type",
-        "window",
-    ]
     org_stats = organisations.join(
-        ranked.select(keys + [c for c in ranked.columns if c not in organisations.columns]),
-        on=keys,
+        ranked.select(_KEY + [c for c in ranked.columns if c not in organisations.columns]),
+        on=_KEY,
         how="left",
     )
-    org_deciles = stats.organisation_deciles(organisations)
-
     tables = {
-        "practice_statistics": practice_stats.rename({"window": "period"}),
-        "national_deciles": deciles.rename({"window": "period"}),
-        "organisation_statistics": org_stats.rename({"window": "period"}),
-        "organisation_deciles": org_deciles.rename({"window": "period"}),
-        "funnel_curves": funnel_curves(practice_stats).rename({"window": "period"}),
+        "practice_statistics": practice_stats,
+        "national_deciles": stats.national_deciles(practices, min_list_size=min_list_size),
+        "organisation_statistics": org_stats,
+        "organisation_deciles": stats.organisation_deciles(organisations),
+        "funnel_curves": funnel_curves(practice_stats),
     }
-    for name, frame in tables.items():
-        con.register("stats_frame", frame.to_arrow())
-        run(con, f"warehouse/store_{name}")
-        con.unregister("stats_frame")
     return {
-        "comparator_values": values.height,
-        "practice_rows": practice_stats.height,
-        "organisation_rows": org_stats.height,
-        "organisation_decile_rows": org_deciles.height,
-        "decile_rows": deciles.height,
-        "months": values.get_column("month").n_unique(),
+        name: frame.rename({"window": "period"}) for name, frame in tables.items() if frame.width
     }
+
+
+def compute_statistics(con: duckdb.DuckDBPyConnection, *, min_list_size: int) -> dict[str, int]:
+    """Rebuild ``comparator_values`` and the statistics tables; return row counts.
+
+    Statistics are computed one comparator key (comparator, variant, denominator) at a
+    time: every statistic is defined within a key, so the result is the same as computing
+    them together, and memory holds one key's values rather than all of them (at national
+    scale, tens of millions of rows).
+    """
+    run_script(con, "warehouse/comparator_values")
+    keys = query_frame(con, "warehouse/comparator_keys")
+    counts = dict.fromkeys(STATISTICS_TABLES, 0)
+    created: set[str] = set()
+    months = 0
+    for key in keys.iter_rows(named=True):
+        values = query_frame(con, "warehouse/select_comparator_values", key).rename(
+            {"period": "window"}
+        )
+        months = max(months, values.get_column("month").n_unique())
+        for name, frame in statistics_for_key(values, min_list_size=min_list_size).items():
+            con.register("stats_frame", frame.to_arrow())
+            statement = (
+                "warehouse/append_statistics" if name in created else "warehouse/store_statistics"
+            )
+            run_template(con, statement, {"table": name}, {"table": STATISTICS_TABLES})
+            con.unregister("stats_frame")
+            created.add(name)
+            counts[name] += frame.height
+    missing = set(STATISTICS_TABLES) - created
+    if missing:
+        raise RuntimeError(f"no statistics rows for {sorted(missing)}: is the warehouse empty?")
+    return {"comparator_keys": keys.height, "months": months, **counts}

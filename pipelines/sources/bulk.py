@@ -23,9 +23,12 @@ directory are removed when a new version is fetched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,15 @@ def _remove_other_versions(work_dir: Path, resource: EpdResource, keep: set[Path
             old.unlink(missing_ok=True)
 
 
+def _remove_stale_reads(work_dir: Path, older_than_seconds: float = 6 * 3600) -> None:
+    """Temporary directories of reads that were killed (a clean exit removes its own)."""
+    now = time.time()
+    for stale in work_dir.glob(".epd-read-*"):
+        with contextlib.suppress(OSError):
+            if stale.is_dir() and now - stale.stat().st_mtime > older_than_seconds:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 def _remove_download(dest: Path) -> None:
     for path in (dest, done_meta_path(dest), part_path(dest)):
         path.unlink(missing_ok=True)
@@ -122,6 +134,7 @@ def fetch_via_bulk(
         log.warning("%s: resource_show gives no zip_url; downloading the CSV", resource.name)
     dest = cache_path(work_dir, resource, kind)
     _remove_other_versions(work_dir, resource, {dest})
+    _remove_stale_reads(work_dir)
 
     def refresh() -> str | None:
         """A fresh presigned link for the zip (the old one expired mid-download)."""

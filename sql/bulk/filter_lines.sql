@@ -1,8 +1,8 @@
 -- First pass over an EPD month's CSV: keep only the lines that can be BNF section 0407
 -- rows, without splitting them into columns, and write them to $out for the second pass
--- (scan_partial.sql). Reading each line as one text value (no delimiter or quote in the
+-- (aggregate_lines.sql). Reading each line as one text value (no delimiter or quote in the
 -- way) is DuckDB's fastest path through a CSV, faster even than counting its rows with
--- every column declared, and it leaves about 2.5% of a national month to parse properly.
+-- every column declared, and it leaves about 3% of a national month to parse properly.
 --   $path           the CSV: a file, or the read end of the pipe a zip is inflated into
 --   $no_delimiter   a byte that never occurs in the file (chr(1)): one column per line
 --   $needle         '0407': every line holding a section 0407 BNF code contains it; the

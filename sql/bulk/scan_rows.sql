@@ -1,7 +1,8 @@
--- Parse an EPD month's CSV and keep its BNF section 0407 rows (the exact filter, as the
--- portal query's WHERE). Normally this reads the lines filter_lines.sql kept (no header);
--- when that shortcut cannot be used it reads the whole file.
---   $path           the CSV: the kept lines, a file, or the read end of a pipe
+-- Parse an EPD month's whole CSV and keep its BNF section 0407 rows (the exact filter, as
+-- the portal query's WHERE) in epd_rows, for opioid_rows.sql to aggregate. This is the
+-- way in that assumes nothing (used when the filter_lines.sql shortcut cannot account for
+-- every row), and it also reads the set-aside Latin-1 rows, transcoded, on their own.
+--   $path           the CSV: a file, the read end of a pipe, or the transcoded rows
 --   $header         whether the first line is the header
 --   $columns        every header column in file order, all VARCHAR: the used ones under
 --                   internal names, the rest as unused_NNN (pipelines/sources/bulk_read.py)

@@ -1,1 +1,0 @@
-CREATE OR REPLACE TABLE funnel_curves AS SELECT * FROM stats_frame

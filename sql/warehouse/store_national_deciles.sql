@@ -1,1 +1,0 @@
-CREATE OR REPLACE TABLE national_deciles AS SELECT * FROM stats_frame
