@@ -26,3 +26,25 @@ def portal(tmp_path_factory: pytest.TempPathFactory):
 def settings(tmp_path: Path, portal, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return portal_settings(tmp_path / "data", portal.url)
+
+
+@pytest.fixture(scope="session")
+def outputs_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
+    """One 13-month publication (2024-12..2025-12, so 12-month windows exist) shared by the
+    output tests: the export and the worked queries."""
+    from datetime import date
+
+    from pipelines.partitions import months_between
+    from pipelines.runner import refresh
+    from tests.support import FAST_RETRIES
+
+    root = tmp_path_factory.mktemp("outputs_extract")
+    settings = portal_settings(root / "data", portal.url)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    try:
+        months = months_between(date(2024, 12, 1), date(2025, 12, 1))
+        refresh(settings, months, echo=lambda _: None, **FAST_RETRIES)
+    finally:
+        mp.undo()
+    return settings.extract_path

@@ -21,35 +21,18 @@ import pytest
 
 from pipelines.export import EXPORT_COLUMNS, ExportError, export_organisation
 from pipelines.partitions import months_between
-from pipelines.runner import refresh
-from tests.support import FAST_RETRIES, portal_settings
 
 pytestmark = pytest.mark.integration
 
-FIRST, LAST = date(2024, 12, 1), date(2025, 12, 1)
+LAST = date(2025, 12, 1)  # the outputs_extract fixture publishes 2024-12..2025-12
 EXPORT_MONTHS = months_between(date(2025, 1, 1), LAST)
 ICB = "QSF"  # the smallest ICB of the sample: the spreadsheet check reads every cell
 KEY = ["month", "comparator_id", "variant", "denominator_type", "period"]
 
 
-def shared_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
-    """One 13-month publication for the session's output tests (this module and
-    test_worked_queries.py build it in the same place, so whichever runs first pays)."""
-    root = tmp_path_factory.getbasetemp() / "outputs_extract"
-    settings = portal_settings(root / "data", portal.url)
-    if not settings.extract_path.exists():
-        mp = pytest.MonkeyPatch()
-        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        try:
-            refresh(settings, months_between(FIRST, LAST), echo=lambda _: None, **FAST_RETRIES)
-        finally:
-            mp.undo()
-    return settings.extract_path
-
-
 @pytest.fixture(scope="module")
-def extract(tmp_path_factory, portal) -> Path:
-    return shared_extract(tmp_path_factory, portal)
+def extract(outputs_extract) -> Path:
+    return outputs_extract
 
 
 @pytest.fixture(scope="module")

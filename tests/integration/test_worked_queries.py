@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -22,14 +21,10 @@ import pytest
 
 from pipelines.config import REPO_ROOT
 from pipelines.export import data_dictionary_markdown
-from pipelines.partitions import months_between
-from pipelines.runner import refresh
-from tests.support import FAST_RETRIES, portal_settings
 
 pytestmark = pytest.mark.integration
 
 QUERIES = REPO_ROOT / "sql" / "queries"
-FIRST, LAST = date(2024, 12, 1), date(2025, 12, 1)
 MIN_LIST_SIZE = 1000
 Z998 = 3.090232
 KEY = ["comparator_id", "variant", "denominator_type", "period"]
@@ -56,24 +51,9 @@ PARAMS: dict[str, dict[str, str]] = {
 }
 
 
-def shared_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
-    """One 13-month publication for the session's output tests (this module and
-    test_export.py build it in the same place, so whichever runs first pays for it)."""
-    root = tmp_path_factory.getbasetemp() / "outputs_extract"
-    settings = portal_settings(root / "data", portal.url)
-    if not settings.extract_path.exists():
-        mp = pytest.MonkeyPatch()
-        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        try:
-            refresh(settings, months_between(FIRST, LAST), echo=lambda _: None, **FAST_RETRIES)
-        finally:
-            mp.undo()
-    return settings.extract_path
-
-
 @pytest.fixture(scope="module")
-def con(tmp_path_factory, portal):
-    connection = duckdb.connect(str(shared_extract(tmp_path_factory, portal)), read_only=True)
+def con(outputs_extract):
+    connection = duckdb.connect(str(outputs_extract), read_only=True)
     yield connection
     connection.close()
 
