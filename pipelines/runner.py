@@ -7,6 +7,7 @@ entry they produce is visible in the Dagster UI afterwards, exactly as if launch
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import Callable
@@ -27,15 +28,25 @@ class RunFailed(RuntimeError):
 
 
 def prepare_instance(settings: Settings) -> DagsterInstance:
-    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``."""
+    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``.
+
+    Creating an instance creates its SQLite tables; two processes doing that at once on a
+    new ``DAGSTER_HOME`` race ("table runs already exists"), so it is done under an
+    exclusive file lock.
+    """
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    source = REPO_ROOT / "dagster.yaml"
-    if not config.exists() or config.read_bytes() != source.read_bytes():
-        shutil.copyfile(source, config)
     os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    with open(home / ".instance.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            config = home / "dagster.yaml"
+            source = REPO_ROOT / "dagster.yaml"
+            if not config.exists() or config.read_bytes() != source.read_bytes():
+                shutil.copyfile(source, config)
+            return DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def build_definitions(settings: Settings, **source_overrides: object) -> Definitions:
