@@ -63,7 +63,7 @@ PANDAS_CHUNK_ROWS = 1_000_000
 
 def _columns(path: Path) -> dict[str, str]:
     """Source column names for the internal ones, from the file's own header."""
-    from pipelines.sources.bulk_read import open_csv_stream, parse_header
+    from pipelines.sources.bulk_stream import open_csv_stream, parse_header
     from pipelines.sources.epd import detect_layout
 
     with open_csv_stream(path) as (stream, _):
@@ -87,7 +87,7 @@ def run_ingest(path: Path, month: date, mode: str) -> dict[str, Any]:
 def run_duckdb_floor(path: Path) -> dict[str, Any]:
     import duckdb
 
-    from pipelines.sources.bulk_read import open_csv_stream, parse_header
+    from pipelines.sources.bulk_stream import open_csv_stream, parse_header
     from pipelines.warehouse import run, run_script
 
     with open_csv_stream(path) as (stream, _):
@@ -169,7 +169,7 @@ def run_pandas(path: Path) -> dict[str, Any]:
 def run_zip_floor(path: Path) -> dict[str, Any]:
     import zipfile
 
-    from pipelines.sources.bulk_read import csv_member
+    from pipelines.sources.bulk_stream import csv_member
 
     total = 0
     with zipfile.ZipFile(path) as archive, archive.open(csv_member(archive, path)) as member:
@@ -315,7 +315,7 @@ def _cpu_model() -> str | None:
 
 
 def ensure_files(rows: int, layout: str, directory: Path) -> tuple[Path, Path, float | None]:
-    from pipelines.generate import generate_epd
+    from demo.generate_epd import generate_epd
 
     csv_path = directory / f"epd_{rows}_{layout}.csv"
     zip_path = directory / f"epd_{rows}_{layout}.zip"

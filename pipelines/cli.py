@@ -1,142 +1,328 @@
-"""The ``opioids`` command: run the pipeline, serve the sample portal, audit the OME reference."""
+"""The ``opioids`` command: refresh and publish, export, audit the OME reference, open the UI.
+
+Expected failures (a bad argument, a month outside the partitions, a source that cannot be
+reached, a rejected month) end with one or two lines on stderr and a non-zero exit; the
+full story is in the Dagster run (``opioids ui``), and ``--verbose`` shows it here too.
+The demo commands (``demo``, ``sample-portal``, ``generate-epd``) are the only way into the
+``demo`` package, which the product never imports otherwise.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from collections.abc import Sequence
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from pipelines.config import Settings, load_settings
+import click
 
-SAMPLE_FIRST_MONTH = "2024-07"
-SAMPLE_LAST_MONTH = "2025-12"
-LIST_SIZE_PATH = (
-    "/data-and-information/publications/statistical/patients-registered-at-a-gp-practice/"
-)
-ODS_PATH = "/assets/ods/current/epraccur.zip"
-EXAMPLE_QUERY = "'SELECT * FROM latest_practice_comparators LIMIT 5'"
+from pipelines.config import Settings, load_settings, setting_docs
+
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
 
 
-def sample_settings(base: Settings, portal_url: str) -> Settings:
-    """Settings that point every source at a sample portal."""
-    return base.with_overrides(
-        portal_url=portal_url,
-        list_size_url=portal_url + LIST_SIZE_PATH,
-        ods_url=portal_url + ODS_PATH,
+def _version() -> str:
+    try:
+        return version("opioid-comparators")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
+
+
+def _environment_epilog() -> str:
+    lines = ["\b", "Settings (environment variables, with their defaults):"]
+    for doc in setting_docs():
+        lines.append(f"  {doc.env:<32} {doc.doc} [{doc.default}]")
+    lines.append(
+        "  DAGSTER_HOME                     the Dagster instance [<data dir>/dagster_home]"
     )
+    return "\n".join(lines)
 
 
-def cmd_sample_portal(args: argparse.Namespace) -> int:
-    from pipelines.sample_portal import serve_forever
+class Fail(click.ClickException):
+    """An expected failure: printed as ``error: ...`` with no traceback."""
 
-    settings = load_settings()
-    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir / "sample_portal"
-    serve_forever(data_dir, args.port)
-    return 0
+    def __init__(self, message: str, exit_code: int = EXIT_RUN_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"error: {self.format_message()}", err=True)
 
 
-def cmd_refresh(args: argparse.Namespace) -> int:
-    from pipelines.partitions import months_between, parse_month
-    from pipelines.runner import RunFailed, refresh
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise Fail(str(exc), EXIT_USAGE) from None
 
-    settings = load_settings()
-    if args.route:
-        settings = settings.with_overrides(fetch_route=args.route)
-    months = months_between(parse_month(args.from_month), parse_month(args.to_month))
+
+class MonthType(click.ParamType):
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        if isinstance(value, date):
+            return value
+        from pipelines.partitions import parse_month
+
+        try:
+            return parse_month(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MONTH = MonthType()
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_environment_epilog(),
+)
+@click.version_option(_version(), prog_name="opioids")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show Dagster's log and full error traces on the terminal.",
+)
+@click.pass_context
+def main_group(ctx: click.Context, verbose: bool) -> None:
+    """Monthly per-GP-practice comparators of long-term non-cancer opioid prescribing in
+    England, from NHSBSA open data.
+
+    \b
+    Examples:
+      opioids demo                                  offline, on the bundled sample portal
+      opioids refresh --from 2025-01 --to 2025-06   the real sources, six months
+      opioids export --org QSN --level icb --format xlsx --out qsn.xlsx
+      opioids ui                                    the Dagster UI on the same instance
+    """
+    ctx.obj = {"verbose": verbose}
+
+
+def _run_failed(exc: Exception) -> Fail:
+    return Fail(f"{exc}\nThe previous publication, if any, is unchanged.")
+
+
+def _check_partitions(settings: Settings, months: list[date]) -> None:
+    """Refuse months the code location has no partition for, before any work starts."""
+    from pipelines.partitions import monthly_partitions
+
+    first = date.fromisoformat(f"{settings.first_month}-01")
+    last_key = monthly_partitions.get_last_partition_key()
+    last = date.fromisoformat(last_key) if last_key else first
+    outside = [m for m in months if m < first or m > last]
+    if outside:
+        raise Fail(
+            f"{outside[0]:%Y-%m} is outside the monthly partitions ({first:%Y-%m} to "
+            f"{last:%Y-%m}); set OPIOIDS_FIRST_MONTH to include earlier months.",
+            EXIT_USAGE,
+        )
+
+
+@main_group.command()
+@click.option("--from", "from_month", type=MONTH, required=True, help="First month, YYYY-MM.")
+@click.option("--to", "to_month", type=MONTH, required=True, help="Last month, YYYY-MM.")
+@click.option(
+    "--route",
+    type=click.Choice(["sql", "bulk", "auto"]),
+    help="Fetch route (default: OPIOIDS_FETCH_ROUTE, else sql).",
+)
+@click.pass_context
+def refresh(ctx: click.Context, from_month: date, to_month: date, route: str | None) -> None:
+    """Fetch, compute and validate a range of months through Dagster, then publish.
+
+    \b
+    Examples:
+      opioids refresh --from 2025-06 --to 2025-06
+      opioids refresh --from 2024-01 --to 2025-06 --route bulk
+      OPIOIDS_FIRST_MONTH=2017-01 opioids refresh --from 2017-01 --to 2017-12
+    """
+    from pipelines.partitions import months_between
+    from pipelines.runner import RunFailed
+    from pipelines.runner import refresh as run_refresh
+
+    settings = _settings(ctx)
+    if route:
+        settings = settings.with_overrides(fetch_route=route)
+    try:
+        months = months_between(from_month, to_month)
+    except ValueError as exc:
+        raise Fail(str(exc), EXIT_USAGE) from None
+    _check_partitions(settings, months)
     if settings.fetch_route in ("bulk", "auto"):
         _show_download_progress()
-    print(f"Refreshing {len(months)} month(s) from {settings.portal_url} into {settings.data_dir}")
-    try:
-        refresh(settings, months)
-    except RunFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print("The previous publication, if any, is unchanged.", file=sys.stderr)
-        return 1
-    print(f"Published: {settings.extract_path}")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.partitions import months_between, parse_month
-    from pipelines.runner import RunFailed, refresh
-    from pipelines.sample_portal import SamplePortal
-
-    started = time.monotonic()
-    base = load_settings()
-    with SamplePortal(base.data_dir / "sample_portal") as portal:
-        settings = sample_settings(base, portal.url)
-        print(f"Sample portal on {portal.url} (loopback only); data in {settings.data_dir}")
-        months = months_between(parse_month(SAMPLE_FIRST_MONTH), parse_month(SAMPLE_LAST_MONTH))
-        try:
-            refresh(settings, months)
-        except RunFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    print()
-    print(demo_summary(settings, time.monotonic() - started))
-    return 0
-
-
-def demo_summary(settings: Settings, seconds: float) -> str:
-    import duckdb
-
-    from pipelines.warehouse import run
-
-    con = duckdb.connect(str(settings.extract_path), read_only=True)
-    try:
-        practices, months, comparators, rows = run(con, "publish/summary").fetchall()[0]
-    finally:
-        con.close()
-    files = settings.published_dir / "files"
-    return "\n".join(
-        [
-            f"Done in {seconds:.0f}s: {practices} GP practices x {months} months x {comparators} comparators "
-            f"({rows:,} rows with variants, denominators and 3/12-month windows).",
-            f"  DuckDB extract : {settings.extract_path}",
-            f"  Parquet / CSV  : {files / 'parquet'}  {files / 'csv'}",
-            f"  Methodology    : {files / 'methodology.md'}",
-            f"  Try            : duckdb -readonly {settings.extract_path} {EXAMPLE_QUERY}",
-            f"  Dagster UI     : make ui   (DAGSTER_HOME={settings.dagster_home})",
-        ]
+    click.echo(
+        f"Refreshing {len(months)} month(s) from {settings.portal_url} into {settings.data_dir}"
     )
-
-
-def cmd_ome(args: argparse.Namespace) -> int:
-    from pipelines.ome import write_ome_csv
-
-    settings = load_settings()
     try:
-        write_ome_csv(
-            Path(args.input), sys.stdout, factor_set=args.factor_set or settings.ome_factor_set
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        run_refresh(settings, months, verbose=ctx.obj["verbose"])
+    except RunFailed as exc:
+        raise _run_failed(exc) from None
+    click.echo(f"Published: {settings.extract_path}")
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+@main_group.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Run everything offline: the sample portal on loopback, 18 months, publication.
+
+    The data goes to OPIOIDS_DATA_DIR (./data); `opioids ui` afterwards reopens it with
+    the same sample sources.
+    """
+    from demo.run import main as run_demo
+    from pipelines.runner import RunFailed
+
+    settings = _settings(ctx)
+    try:
+        run_demo(settings, verbose=ctx.obj["verbose"])
+    except RunFailed as exc:
+        raise _run_failed(exc) from None
+
+
+@main_group.command("sample-portal")
+@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Where the sample data is generated (default: <data dir>/sample_portal).",
+)
+@click.pass_context
+def sample_portal(ctx: click.Context, port: int, data_dir: Path | None) -> None:
+    """Serve the bundled sample portal on 127.0.0.1 (CKAN, list sizes, ODS).
+
+    \b
+    Example:
+      opioids sample-portal --port 8765   then export the printed OPIOIDS_* variables
+    """
+    from demo.sample_portal import serve_forever
+
+    settings = _settings(ctx)
+    serve_forever(data_dir or settings.data_dir / "sample_portal", port)
+
+
+@main_group.command()
+@click.option("--org", required=True, help="ICB, sub-ICB location, PCN or practice code.")
+@click.option(
+    "--level",
+    type=click.Choice(["icb", "sub_icb", "pcn", "practice"]),
+    default="icb",
+    show_default=True,
+    help="What kind of organisation --org is.",
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File or directory.")
+@click.option(
+    "--extract",
+    type=click.Path(path_type=Path),
+    help="Published extract to read (default: the data directory's).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context, org: str, level: str, fmt: str, out: Path, extract: Path | None
+) -> None:
+    """One organisation's practices, every comparator, the last 12 months.
+
+    \b
+    Examples:
+      opioids export --org QSN --level icb --format xlsx --out qsn.xlsx
+      opioids export --org U12345 --level pcn --format csv --out exports/
+    """
     from pipelines.export import ExportError, export_organisation
 
-    settings = load_settings()
-    extract = Path(args.extract) if args.extract else settings.extract_path
+    settings = _settings(ctx)
     try:
         written = export_organisation(
-            extract, org=args.org, level=args.level, fmt=args.format, out=Path(args.out)
+            extract or settings.extract_path, org=org, level=level, fmt=fmt, out=out
         )
     except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Wrote {written}")
-    return 0
+        raise Fail(str(exc), EXIT_USAGE) from None
+    click.echo(f"Wrote {written}")
 
 
-def cmd_generate_epd(args: argparse.Namespace) -> int:
-    from pipelines.generate import run_cli
+@main_group.command("data-dictionary")
+@click.option(
+    "--extract",
+    type=click.Path(path_type=Path),
+    help="Published extract to describe (default: the data directory's).",
+)
+@click.pass_context
+def data_dictionary(ctx: click.Context, extract: Path | None) -> None:
+    """Print the data dictionary (Markdown) generated from an extract's column comments.
 
-    return run_cli(args)
+    \b
+    Example:
+      opioids data-dictionary > docs/data-dictionary.md
+    """
+    import duckdb
+
+    from pipelines.dictionary import data_dictionary_markdown
+
+    path = extract or _settings(ctx).extract_path
+    if not path.is_file():
+        raise Fail(f"no published extract at {path}; run `opioids refresh` first", EXIT_USAGE)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        click.echo(data_dictionary_markdown(con), nl=False)
+    finally:
+        con.close()
+
+
+@main_group.command("generate-epd")
+@click.option("--month", type=MONTH, required=True, help="The month the rows claim, YYYY-MM.")
+@click.option("--rows", type=int, default=18_000_000, show_default=True)
+@click.option("--layout", type=click.Choice(["legacy", "current"]), default="legacy")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="FILE.csv or .zip")
+@click.option("--seed", type=int, default=20240101, show_default=True)
+def generate_epd(month: date, rows: int, layout: str, out: Path, seed: int) -> None:
+    """Write a synthetic national-scale EPD month (for benchmarks).
+
+    \b
+    Example:
+      opioids generate-epd --month 2025-03 --rows 200000 --out /tmp/epd.zip
+    """
+    from demo.generate_epd import run_cli
+
+    run_cli(month=month, rows=rows, layout=layout, out=out, seed=seed)
+
+
+@main_group.command()
+@click.option("--port", type=int, default=3000, show_default=True, help="Loopback port.")
+@click.pass_context
+def ui(ctx: click.Context, port: int) -> None:
+    """Open the Dagster UI on the instance the CLI and the demo write to.
+
+    After `opioids demo`, the sample portal is served again so runs launched from the UI
+    use the demo's sources, offline.
+    """
+    from demo.run import is_demo_data_dir, serve_ui
+    from pipelines.ui import run_ui
+
+    settings = _settings(ctx)
+    if is_demo_data_dir(settings):
+        raise SystemExit(serve_ui(settings, lambda s: run_ui(s, port)))
+    raise SystemExit(run_ui(settings, port))
+
+
+@main_group.command()
+@click.argument("input_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--factor-set", help="OME factor set (default: OPIOIDS_OME_FACTOR_SET, else uk).")
+@click.pass_context
+def ome(ctx: click.Context, input_csv: Path, factor_set: str | None) -> None:
+    """Resolve presentations (a CSV with bnf_code,bnf_name) to OME, written as CSV.
+
+    \b
+    Example:
+      opioids ome presentations.csv > ome.csv
+    """
+    from pipelines.ome import write_ome_csv
+
+    settings = _settings(ctx)
+    try:
+        write_ome_csv(input_csv, sys.stdout, factor_set=factor_set or settings.ome_factor_set)
+    except (ValueError, FileNotFoundError) as exc:
+        raise Fail(str(exc), EXIT_USAGE) from None
 
 
 def _show_download_progress() -> None:
@@ -150,91 +336,21 @@ def _show_download_progress() -> None:
         logging.getLogger(name).addHandler(handler)
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    """The Dagster UI on the same persistent instance the CLI writes to."""
-    import os
-
-    from pipelines.config import REPO_ROOT
-    from pipelines.runner import prepare_instance
-
-    settings = load_settings()
-    prepare_instance(settings)  # creates DAGSTER_HOME with this project's dagster.yaml
-    dg = str(Path(sys.executable).parent / "dg")
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home})")
-    os.chdir(REPO_ROOT)
-    os.execv(dg, [dg, "dev", "--host", "127.0.0.1", "--port", str(args.port)])
-    return 0  # not reached
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="opioids",
-        description="Monthly per-practice opioid prescribing comparators from NHSBSA open data.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("sample-portal", help="serve the bundled sample portal on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument(
-        "--data-dir", help="where the sample data is generated (default: <data dir>/sample_portal)"
-    )
-    p.set_defaults(func=cmd_sample_portal)
-
-    p = sub.add_parser(
-        "refresh", help="materialise every asset for a range of months, then publish"
-    )
-    p.add_argument("--from", dest="from_month", required=True, metavar="YYYY-MM")
-    p.add_argument("--to", dest="to_month", required=True, metavar="YYYY-MM")
-    p.add_argument(
-        "--route",
-        choices=("sql", "bulk", "auto"),
-        help="fetch route (default: OPIOIDS_FETCH_ROUTE or sql)",
-    )
-    p.set_defaults(func=cmd_refresh)
-
-    p = sub.add_parser("demo", help="run everything offline against the sample portal")
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser(
-        "export", help="one organisation's practices, every comparator, the last 12 months"
-    )
-    p.add_argument("--org", required=True, help="ICB, sub-ICB, PCN or practice code")
-    p.add_argument("--level", choices=("icb", "sub_icb", "pcn", "practice"), default="icb")
-    p.add_argument("--format", choices=("csv", "xlsx", "parquet"), required=True)
-    p.add_argument("--out", required=True, help="file to write, or a directory")
-    p.add_argument("--extract", help="published extract to read (default: the data dir's)")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser(
-        "generate-epd", help="write a synthetic national-scale EPD month (CSV, or zip by suffix)"
-    )
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
-    p.add_argument("--rows", type=int, default=18_000_000, help="default 18,000,000")
-    p.add_argument("--layout", choices=("legacy", "current"), default="legacy")
-    p.add_argument("--out", required=True, metavar="FILE[.zip]")
-    p.add_argument("--seed", type=int, default=20240101)
-    p.set_defaults(func=cmd_generate_epd)
-
-    p = sub.add_parser("ui", help="open the Dagster UI on the local persistent instance")
-    p.add_argument("--port", type=int, default=3000)
-    p.set_defaults(func=cmd_ui)
-
-    p = sub.add_parser(
-        "ome", help="resolve presentations (CSV with bnf_code,bnf_name) to OME, as CSV"
-    )
-    p.add_argument("input", help="CSV file with columns bnf_code,bnf_name")
-    p.add_argument("--factor-set", help="OME factor set (default: OPIOIDS_OME_FACTOR_SET or uk)")
-    p.set_defaults(func=cmd_ome)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit code (``--verbose`` lets unexpected errors show a trace)."""
     try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        main_group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 if __name__ == "__main__":

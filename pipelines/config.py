@@ -1,15 +1,20 @@
-"""Settings read from the environment, with the real sources as defaults.
+"""Every setting of the pipeline: its default, its environment variable and what it means.
 
-Every place that needs a URL or a path asks :func:`load_settings` rather than reading the
-environment itself, so one run sees one consistent configuration and tests can build a
-``Settings`` pointing at the sample portal without touching global state.
+This module is the one place a setting is declared. :class:`Settings` holds each setting
+as a field whose metadata names its ``OPIOIDS_*`` variable and documents it;
+:func:`load_settings` reads the environment once, by that table, and everything else
+(the Dagster resources, the CLI, its ``--help``, the README check) takes a ``Settings``
+rather than reading the environment itself. Tests build a ``Settings`` directly.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = REPO_ROOT / "sql"
@@ -17,35 +22,83 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 REFERENCE_DIR = REPO_ROOT / "reference"
 COMPARATORS_DIR = REPO_ROOT / "comparators"
 
-DEFAULT_PORTAL_URL = "https://opendata.nhsbsa.net"
-DEFAULT_LIST_SIZE_URL = (
-    "https://digital.nhs.uk/data-and-information/publications/statistical/"
-    "patients-registered-at-a-gp-practice/"
-)
-DEFAULT_ODS_URL = "https://files.digital.nhs.uk/assets/ods/current/epraccur.zip"
-
 # The portal's SQL service is the first choice; "bulk" reads the monthly files and "auto"
 # falls back to them when the SQL route fails.
 FETCH_ROUTES = ("sql", "bulk", "auto")
 
 
+def setting(default: Any, env: str, doc: str, **extra: Any) -> Any:
+    """A settings field: its default, the environment variable that overrides it, its meaning."""
+    metadata = {"env": env, "doc": doc, **extra}
+    if callable(default):
+        return field(default_factory=default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """One run's view of where data comes from and where it goes."""
+    """One run's configuration: sources, data directory, method choices and thresholds."""
 
-    portal_url: str = DEFAULT_PORTAL_URL
-    list_size_url: str = DEFAULT_LIST_SIZE_URL
-    ods_url: str = DEFAULT_ODS_URL
-    data_dir: Path = field(default_factory=lambda: Path("data").resolve())
-    fetch_route: str = "sql"
-    ome_factor_set: str = "uk"
-    min_list_size: int = 1000
-    http_timeout_seconds: float = 120.0
-    http_max_attempts: int = 4
-    # Validation thresholds (expectation suite parameters).
-    month_change_tolerance: float = 0.3
-    list_size_coverage: float = 0.95
-    max_unresolved_share: float = 0.01
+    portal_url: str = setting(
+        "https://opendata.nhsbsa.net",
+        "OPIOIDS_PORTAL_URL",
+        "NHSBSA open data portal (CKAN) serving the English Prescribing Dataset",
+    )
+    list_size_url: str = setting(
+        "https://digital.nhs.uk/data-and-information/publications/statistical/"
+        "patients-registered-at-a-gp-practice/",
+        "OPIOIDS_LIST_SIZE_URL",
+        "NHS England 'Patients Registered at a GP Practice' index page",
+    )
+    ods_url: str = setting(
+        "https://files.digital.nhs.uk/assets/ods/current/epraccur.zip",
+        "OPIOIDS_ODS_URL",
+        "ODS GP practice file (epraccur.zip)",
+    )
+    data_dir: Path = setting(
+        lambda: Path("data").resolve(),
+        "OPIOIDS_DATA_DIR",
+        "staged months, the warehouse, the publication and the Dagster instance",
+        display_default="./data",
+    )
+    first_month: str = setting(
+        "2020-11",
+        "OPIOIDS_FIRST_MONTH",
+        "first monthly partition, YYYY-MM",
+    )
+    fetch_route: str = setting(
+        "sql",
+        "OPIOIDS_FETCH_ROUTE",
+        "how months are fetched: sql (portal SQL), bulk (monthly files), auto (sql, then bulk)",
+        choices=FETCH_ROUTES,
+    )
+    ome_factor_set: str = setting(
+        "uk", "OPIOIDS_OME_FACTOR_SET", "OME factor set (see reference/ome_factors.csv)"
+    )
+    min_list_size: int = setting(
+        1000, "OPIOIDS_MIN_LIST_SIZE", "practices with fewer patients are flagged, not ranked"
+    )
+    http_timeout_seconds: float = setting(
+        120.0, "OPIOIDS_HTTP_TIMEOUT", "seconds to wait for a read from a source"
+    )
+    http_max_attempts: int = setting(
+        4, "OPIOIDS_HTTP_MAX_ATTEMPTS", "attempts per request before a source error"
+    )
+    month_change_tolerance: float = setting(
+        0.3,
+        "OPIOIDS_MONTH_CHANGE_TOLERANCE",
+        "allowed change in rows and items on the previous month (critical check)",
+    )
+    list_size_coverage: float = setting(
+        0.95,
+        "OPIOIDS_LIST_SIZE_COVERAGE",
+        "share of prescribing GP practices that need a list size (critical check)",
+    )
+    max_unresolved_share: float = setting(
+        0.01,
+        "OPIOIDS_MAX_UNRESOLVED_SHARE",
+        "share of items unresolved products may carry (critical check)",
+    )
 
     @property
     def staging_dir(self) -> Path:
@@ -64,32 +117,89 @@ class Settings:
         return self.published_dir / "opioid_comparators.duckdb"
 
     @property
+    def downloads_dir(self) -> Path:
+        return self.data_dir / "downloads"
+
+    @property
     def dagster_home(self) -> Path:
+        """``$DAGSTER_HOME`` when set (Dagster's own variable), else under the data directory."""
         return Path(os.environ.get("DAGSTER_HOME") or self.data_dir / "dagster_home")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build settings from ``OPIOIDS_*`` variables; unset variables keep the real defaults."""
+@dataclass(frozen=True)
+class SettingDoc:
+    name: str
+    env: str
+    default: str
+    doc: str
+
+
+def setting_docs() -> Iterator[SettingDoc]:
+    """Each setting's variable, default and meaning, in declaration order (for ``--help``)."""
+    defaults = Settings()
+    for f in fields(Settings):
+        meta = f.metadata
+        shown = meta.get("display_default", getattr(defaults, f.name))
+        yield SettingDoc(f.name, meta["env"], str(shown), meta["doc"])
+
+
+def _convert(f: Any, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    value: Any
+    try:
+        if kind == "int":
+            value = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        elif kind == "Path":
+            value = Path(raw).expanduser().resolve()
+        else:
+            value = raw.strip()
+    except ValueError:
+        raise ValueError(f"{f.metadata['env']} must be a {kind}, not {raw!r}") from None
+    if f.name.endswith("_url"):
+        value = value.rstrip("/") if f.name == "portal_url" else value
+    if f.name == "fetch_route":
+        value = value.lower()
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ValueError(f"{f.metadata['env']} must be one of {', '.join(choices)}, not {raw!r}")
+    if f.name == "first_month":
+        from datetime import datetime
+
+        try:
+            datetime.strptime(value, "%Y-%m")
+        except ValueError:
+            raise ValueError(
+                f"{f.metadata['env']} must be a month as YYYY-MM, not {raw!r}"
+            ) from None
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the ``OPIOIDS_*`` variables; an unset or empty variable keeps its default."""
     env = os.environ if environ is None else environ
-    route = env.get("OPIOIDS_FETCH_ROUTE", "sql").strip().lower()
-    if route not in FETCH_ROUTES:
-        raise ValueError(
-            f"OPIOIDS_FETCH_ROUTE must be one of {', '.join(FETCH_ROUTES)}, not {route!r}"
-        )
-    return Settings(
-        portal_url=env.get("OPIOIDS_PORTAL_URL", DEFAULT_PORTAL_URL).rstrip("/"),
-        list_size_url=env.get("OPIOIDS_LIST_SIZE_URL", DEFAULT_LIST_SIZE_URL),
-        ods_url=env.get("OPIOIDS_ODS_URL", DEFAULT_ODS_URL),
-        data_dir=Path(env.get("OPIOIDS_DATA_DIR", "data")).resolve(),
-        fetch_route=route,
-        ome_factor_set=env.get("OPIOIDS_OME_FACTOR_SET", "uk"),
-        min_list_size=int(env.get("OPIOIDS_MIN_LIST_SIZE", "1000")),
-        http_timeout_seconds=float(env.get("OPIOIDS_HTTP_TIMEOUT", "120")),
-        http_max_attempts=int(env.get("OPIOIDS_HTTP_MAX_ATTEMPTS", "4")),
-        month_change_tolerance=float(env.get("OPIOIDS_MONTH_CHANGE_TOLERANCE", "0.3")),
-        list_size_coverage=float(env.get("OPIOIDS_LIST_SIZE_COVERAGE", "0.95")),
-        max_unresolved_share=float(env.get("OPIOIDS_MAX_UNRESOLVED_SHARE", "0.01")),
-    )
+    changes = {}
+    for f in fields(Settings):
+        raw = env.get(f.metadata["env"])
+        if raw is not None and raw.strip() != "":
+            changes[f.name] = _convert(f, raw)
+    return Settings(**changes)
+
+
+@functools.cache
+def code_location_settings() -> Settings:
+    """The settings the Dagster code location is defined with, read once per process.
+
+    Only the code location's module-level definitions (the partitions' first month, the
+    default resources) use this; commands and tests pass their own ``Settings``.
+    """
+    return load_settings()
+
+
+def settings_environ(settings: Settings) -> dict[str, str]:
+    """The ``OPIOIDS_*`` variables that reproduce ``settings`` in another process."""
+    return {f.metadata["env"]: str(getattr(settings, f.name)) for f in fields(Settings)}

@@ -3,6 +3,7 @@
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
 from assets import comparators, ingest, publish, reference
+from pipelines.config import code_location_settings
 from pipelines.jobs import monthly_job, organisations_job, publish_job
 from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
@@ -23,4 +24,4 @@ def build_definitions(resources: dict) -> Definitions:
     )
 
 
-defs = build_definitions(build_resources())
+defs = build_definitions(build_resources(code_location_settings()))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 from dagster import MonthlyPartitionsDefinition
 
+from pipelines.config import code_location_settings
+
 # The SNOMED EPD dataset starts in 2020-11; earlier months come from the retired dataset
-# and can be included by setting OPIOIDS_FIRST_MONTH (e.g. 2014-01).
-FIRST_MONTH = os.environ.get("OPIOIDS_FIRST_MONTH", "2020-11")
+# and can be included with the first_month setting (OPIOIDS_FIRST_MONTH, e.g. 2014-01).
+# Partitions are part of the code location's definitions, so they take the settings the
+# code location is loaded with.
+FIRST_MONTH = code_location_settings().first_month
 
 monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{FIRST_MONTH}-01")
 

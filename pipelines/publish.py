@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.export import wide_column_comment_texts
+from pipelines.dictionary import wide_column_comment_texts
 from pipelines.staging import sha256_file
 from pipelines.validation import CheckOutcome, failures
 from pipelines.warehouse import comment_on_column, run, run_script, run_template

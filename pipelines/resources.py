@@ -1,7 +1,8 @@
 """Dagster resources: where data comes from, where it is kept, and method settings.
 
-Defaults come from ``OPIOIDS_*`` environment variables (see :mod:`pipelines.config`) when
-the code location loads, so the Dagster UI, the CLI and the tests all resolve settings the
+Resources carry no defaults of their own: :func:`build_resources` fills every field from a
+:class:`~pipelines.config.Settings` (the code location's come from the ``OPIOIDS_*``
+environment when it loads), so the Dagster UI, the CLI and the tests resolve settings the
 same way, and a data engineer can still override any of them per run in the launchpad.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from pipelines.config import Settings, load_settings
+from pipelines.config import Settings
 from pipelines.http import HttpClient
 from pipelines.sources.ckan import CkanClient
 from pipelines.staging import StagingArea
@@ -23,9 +24,9 @@ class SourcesResource(ConfigurableResource):
     portal_url: str
     list_size_url: str
     ods_url: str
-    fetch_route: str = "sql"
-    http_timeout_seconds: float = 120.0
-    http_max_attempts: int = 4
+    fetch_route: str
+    http_timeout_seconds: float
+    http_max_attempts: int
     backoff_base_seconds: float = 1.0
 
     def http(self) -> HttpClient:
@@ -64,16 +65,16 @@ class StoreResource(ConfigurableResource):
 class MethodResource(ConfigurableResource):
     """Choices of method a user may change without editing code."""
 
-    ome_factor_set: str = "uk"
-    min_list_size: int = 1000
-    month_change_tolerance: float = 0.3
-    list_size_coverage: float = 0.95
-    max_unresolved_share: float = 0.01
+    ome_factor_set: str
+    min_list_size: int
+    month_change_tolerance: float
+    list_size_coverage: float
+    max_unresolved_share: float
 
 
-def build_resources(settings: Settings | None = None, **source_overrides: object) -> dict:
-    """The resource set for a code location or a run, from settings (env by default)."""
-    s = settings or load_settings()
+def build_resources(settings: Settings, **source_overrides: object) -> dict:
+    """The resource set for a code location or a run, from one ``Settings``."""
+    s = settings
     return {
         "sources": SourcesResource(
             portal_url=s.portal_url,

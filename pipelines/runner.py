@@ -19,8 +19,12 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.partitions import month_partition_key
 
-# The full event log is in the instance (and the UI); the terminal shows warnings only.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+def run_config(verbose: bool) -> dict:
+    """The full event log is in the instance (and the UI); the terminal shows it only when
+    ``verbose``; otherwise the command prints its own one-line outcome per run."""
+    level = "INFO" if verbose else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 class RunFailed(RuntimeError):
@@ -86,6 +90,7 @@ def refresh(
     *,
     echo: Callable[[str], None] = print,
     publish: bool = True,
+    verbose: bool = False,
     **source_overrides: object,
 ) -> RefreshReport:
     """Organisations, then each month, then statistics and publication, as Dagster runs.
@@ -100,7 +105,7 @@ def refresh(
     def execute(job_name: str, label: str, partition_key: str | None = None) -> None:
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
-            run_config=QUIET,
+            run_config=run_config(verbose),
             instance=instance,
             partition_key=partition_key,
             tags=tags,

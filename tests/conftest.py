@@ -16,7 +16,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory):
 
     Tests that change the portal (faults, re-publication) start their own instead.
     """
-    from pipelines.sample_portal import SamplePortal
+    from demo.sample_portal import SamplePortal
 
     with SamplePortal(tmp_path_factory.mktemp("sample_portal")) as running:
         yield running

@@ -53,7 +53,6 @@ __all__ = [
     "DownloadResult",
     "IngestResult",
     "cache_path",
-    "default_work_dir",
     "fetch_via_bulk",
     "read_epd_file",
 ]
@@ -61,13 +60,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def default_work_dir() -> Path:
-    """``<data dir>/downloads``, from the same settings the rest of the pipeline reads."""
-    from pipelines.config import load_settings
-
-    return load_settings().data_dir / "downloads"
 
 
 def cache_path(work_dir: Path, resource: EpdResource, kind: str) -> Path:
@@ -105,7 +97,7 @@ def fetch_via_bulk(
     http: HttpClient,
     resource: EpdResource,
     *,
-    work_dir: Path | None = None,
+    work_dir: Path,
     progress: ProgressCallback | None = None,
     keep_download: bool = False,
     read_threads: int | None = None,
@@ -116,7 +108,7 @@ def fetch_via_bulk(
     ``progress`` receives :class:`DownloadProgress` reports (the log gets them anyway);
     ``sleep`` is for tests of the back-off between resumed attempts.
     """
-    work_dir = Path(work_dir) if work_dir is not None else default_work_dir()
+    work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     info = ckan.resource_show(resource.id)
     zip_url = _text(info.get("zip_url"))

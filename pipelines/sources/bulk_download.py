@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from pipelines.files import atomic_write_text
 from pipelines.http import HttpClient, SourceError
 
 log = logging.getLogger(__name__)
@@ -197,9 +198,7 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 
 def _write_meta(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def part_path(dest: Path) -> Path:

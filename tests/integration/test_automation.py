@@ -45,7 +45,7 @@ def _tick(settings):
 
 
 def test_sensor_requests_new_and_republished_months_only(tmp_path, monkeypatch):
-    from pipelines.sample_portal import SamplePortal
+    from demo.sample_portal import SamplePortal
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     with SamplePortal(tmp_path / "portal") as portal:

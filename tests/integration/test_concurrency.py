@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from pipelines.cli import LIST_SIZE_PATH, ODS_PATH
-
 pytestmark = pytest.mark.integration
 OPIOIDS = str(Path(sys.executable).parent / "opioids")
 
@@ -22,9 +20,7 @@ def test_parallel_refreshes_queue_for_the_warehouse(tmp_path, portal, monkeypatc
         os.environ,
         OPIOIDS_DATA_DIR=str(tmp_path / "data"),
         DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        OPIOIDS_PORTAL_URL=portal.url,
-        OPIOIDS_LIST_SIZE_URL=portal.url + LIST_SIZE_PATH,
-        OPIOIDS_ODS_URL=portal.url + ODS_PATH,
+        **portal.env(),
     )
     ranges = [("2025-01", "2025-02"), ("2025-03", "2025-04")]
     procs = [

@@ -32,7 +32,7 @@ RESOURCE = "EPD_SNOMED_202504"
 @pytest.fixture(scope="module")
 def fault_portal(tmp_path_factory):
     """A portal of this module's own, since faults change what it serves."""
-    from pipelines.sample_portal import SamplePortal
+    from demo.sample_portal import SamplePortal
 
     with SamplePortal(tmp_path_factory.mktemp("fault_portal")) as portal:
         yield portal

@@ -16,7 +16,7 @@ MONTH = date(2025, 1, 1)
 
 
 def test_republished_month_is_refetched_and_unchanged_one_is_not(tmp_path, monkeypatch):
-    from pipelines.sample_portal import SamplePortal
+    from demo.sample_portal import SamplePortal
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     with SamplePortal(tmp_path / "portal") as portal:

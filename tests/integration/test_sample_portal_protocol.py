@@ -20,8 +20,8 @@ import duckdb
 import httpx
 import pytest
 
-from pipelines.sample_portal import SamplePortal, generate_sample
-from pipelines.sample_portal import generator as gen
+from demo.sample_portal import SamplePortal, generate_sample
+from demo.sample_portal import generator as gen
 
 SNOMED = "english-prescribing-dataset-epd-with-snomed-code"
 RETIRED = "english-prescribing-data-epd"

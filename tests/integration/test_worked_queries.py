@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from pipelines.config import REPO_ROOT
-from pipelines.export import data_dictionary_markdown
+from pipelines.dictionary import data_dictionary_markdown
 
 pytestmark = pytest.mark.integration
 
@@ -453,5 +453,5 @@ def test_every_table_view_and_column_has_a_comment(con) -> None:
 def test_data_dictionary_is_generated_from_the_extract(con) -> None:
     committed = (REPO_ROOT / "docs" / "data-dictionary.md").read_text()
     assert committed == data_dictionary_markdown(con), (
-        "regenerate with: python -m pipelines.export dictionary EXTRACT > docs/data-dictionary.md"
+        "regenerate with: opioids data-dictionary --extract EXTRACT > docs/data-dictionary.md"
     )

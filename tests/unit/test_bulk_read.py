@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.generate import generate_epd
+from demo.generate_epd import generate_epd
 from pipelines.http import SourceError
 from pipelines.sources import bulk_read
 from pipelines.sources.bulk_read import read_epd_file

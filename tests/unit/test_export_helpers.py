@@ -263,7 +263,7 @@ def test_a_failed_write_leaves_the_previous_file(
         path.write_text("half a fi")
         raise OSError("disk full")
 
-    monkeypatch.setattr(export, "_write_csv", broken)
+    monkeypatch.setattr(export.organisation, "_write_csv", broken)
     with pytest.raises(OSError, match="disk full"):
         export_organisation(extract, org="QAA", level="icb", fmt="csv", out=target)
     assert target.read_text() == "previous export\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.ome import load_reference, resolve
+from tests.support import shared_data
 
 DATA = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-opioid-presentations.csv"
@@ -29,9 +30,7 @@ def _close(got: float | None, expected: str) -> bool:
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, str]]:
-    if not DATA.exists():
-        pytest.skip(f"{DATA} not present")
-    with DATA.open(newline="", encoding="utf-8") as fh:
+    with shared_data(DATA.name).open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 

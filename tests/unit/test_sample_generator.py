@@ -11,13 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.sample_portal import catalogue as cat
-from pipelines.sample_portal import generator as gen
-from pipelines.sample_portal.generator import SampleManifest, generate_sample
+from demo.sample_portal import catalogue as cat
+from demo.sample_portal import generator as gen
+from demo.sample_portal.generator import SampleManifest, generate_sample
+from tests.support import shared_data
 
-REAL_PRESENTATIONS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-opioid-presentations.csv"
-)
+REAL_PRESENTATIONS = "real-opioid-presentations.csv"
 # Months read where a test needs volumes: both layouts and both tapentadol codes.
 MONTHS_SAMPLED = ("2024-07", "2024-12", "2025-04", "2025-09")
 STRONG_CHEMICALS = (
@@ -256,10 +255,9 @@ def test_opioid_catalogue() -> None:
     assert any(p.bnf_code.startswith("0407010H0") for p in cat.NON_OPIOID_CATALOGUE)
 
 
-@pytest.mark.skipif(not REAL_PRESENTATIONS.exists(), reason="shared reference data not present")
 def test_catalogue_codes_and_names_are_real() -> None:
     real: dict[str, set[str]] = {}
-    with REAL_PRESENTATIONS.open(newline="") as fh:
+    with shared_data(REAL_PRESENTATIONS).open(newline="") as fh:
         for row in csv.DictReader(fh):
             real.setdefault(row["bnf_code"], set()).add(row["bnf_name"])
     for p in cat.OPIOID_CATALOGUE:

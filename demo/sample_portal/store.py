@@ -30,8 +30,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines.sample_portal import generator as gen
-from pipelines.sample_portal.faults import (
+from demo.sample_portal import generator as gen
+from demo.sample_portal.faults import (
     FaultRegistry,
     FaultSpec,
     apply_data_faults,

@@ -39,16 +39,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import duckdb
 
-from pipelines.sample_portal import generator as gen
-from pipelines.sample_portal import pages
-from pipelines.sample_portal.faults import (
+from demo.sample_portal import generator as gen
+from demo.sample_portal import pages
+from demo.sample_portal.faults import (
     API_ENDPOINTS,
     FaultError,
     FaultRegistry,
     FaultSpec,
     make_spec,
 )
-from pipelines.sample_portal.store import (
+from demo.sample_portal.store import (
     RETIRED_DATASET,
     SNOMED_DATASET,
     EpdStore,
@@ -199,7 +199,7 @@ class SamplePortal:
     # -- controls -------------------------------------------------------------------------
 
     def set_fault(self, kind: str, **params: Any) -> FaultSpec:
-        """Inject a fault (see :mod:`pipelines.sample_portal.faults`); returns the live spec."""
+        """Inject a fault (see :mod:`demo.sample_portal.faults`); returns the live spec."""
         return self.fault_registry.add(make_spec(kind, **params))
 
     def clear_faults(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
 
-from pipelines.sample_portal import generator as gen
+from demo.sample_portal import generator as gen
 
 LIST_SIZE_INDEX_PATH = (
     "/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"

@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from pipelines.sample_portal import catalogue as cat
+from demo.sample_portal import catalogue as cat
 
 log = logging.getLogger(__name__)
 
@@ -798,37 +798,8 @@ def _chunk_bounds(ends: np.ndarray, chunk_rows: int) -> Iterator[int]:
         target = int(ends[stop - 1]) + chunk_rows
 
 
-def parse_month(text: str) -> date:
-    """``YYYY-MM`` as the first of that month (for the command line)."""
-    try:
-        year, mon = text.split("-")
-        return date(int(year), int(mon), 1)
-    except ValueError as exc:
-        raise ValueError(f"month must be YYYY-MM, not {text!r}") from exc
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipelines.generate`` (the ``opioids generate-epd`` command calls this too)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="opioids generate-epd", description="Write a synthetic national-scale EPD month."
-    )
-    add_arguments(parser)
-    return run_cli(parser.parse_args(argv))
-
-
-def add_arguments(parser: Any) -> None:
-    """The ``generate-epd`` options, shared by ``python -m pipelines.generate`` and the CLI."""
-    parser.add_argument("--month", required=True, metavar="YYYY-MM")
-    parser.add_argument("--rows", type=int, default=18_000_000, help="default 18,000,000")
-    parser.add_argument("--layout", choices=LAYOUTS, default="legacy")
-    parser.add_argument("--out", required=True, help="FILE.csv or FILE.zip")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-
-
-def run_cli(args: Any) -> int:
-    """Generate as the command line asked, printing progress on one line."""
+def run_cli(*, month: date, rows: int, layout: str, out: Path, seed: int = DEFAULT_SEED) -> int:
+    """Generate as ``opioids generate-epd`` asked, printing progress on one line."""
     import sys
 
     started = time.monotonic()
@@ -842,10 +813,7 @@ def run_cli(args: Any) -> int:
             flush=True,
         )
 
-    result = generate_epd(
-        parse_month(args.month), args.rows, args.layout, Path(args.out), seed=args.seed,
-        progress=show,
-    )  # fmt: skip
+    result = generate_epd(month, rows, layout, Path(out), seed=seed, progress=show)
     print(file=sys.stderr)
     for path, size in result["files"].items():
         print(
@@ -854,7 +822,3 @@ def run_cli(args: Any) -> int:
             f"{result['seconds']:.1f}s"
         )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

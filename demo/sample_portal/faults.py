@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from pipelines.sample_portal.generator import format_number
+from demo.sample_portal.generator import format_number
 
 TRANSPORT_KINDS = frozenset(
     {

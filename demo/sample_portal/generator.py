@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.sample_portal import catalogue as cat
-from pipelines.sample_portal.catalogue import Presentation
+from demo.sample_portal import catalogue as cat
+from demo.sample_portal.catalogue import Presentation
 
 GENERATOR_VERSION = 1
 SEED = "opioid-comparators-sample"

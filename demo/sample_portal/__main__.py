@@ -1,11 +1,11 @@
-"""``python -m pipelines.sample_portal [--port N] [--data-dir DIR]``: run the sample portal."""
+"""``python -m demo.sample_portal [--port N] [--data-dir DIR]``: run the sample portal."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from pipelines.sample_portal.server import serve_forever
+from demo.sample_portal.server import serve_forever
 
 
 def main(argv: list[str] | None = None) -> None:

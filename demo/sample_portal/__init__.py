@@ -5,9 +5,9 @@ It serves the NHSBSA CKAN portal, NHS England's list-size publication pages and 
 exercise the pipeline's production HTTP code rather than a mock.
 """
 
-from pipelines.sample_portal.faults import FaultSpec
-from pipelines.sample_portal.generator import GENERATOR_VERSION, SampleManifest, generate_sample
-from pipelines.sample_portal.server import SamplePortal, serve_forever
+from demo.sample_portal.faults import FaultSpec
+from demo.sample_portal.generator import GENERATOR_VERSION, SampleManifest, generate_sample
+from demo.sample_portal.server import SamplePortal, serve_forever
 
 __all__ = [
     "GENERATOR_VERSION",
