@@ -7,7 +7,6 @@ entry they produce is visible in the Dagster UI afterwards, exactly as if launch
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from collections.abc import Callable
@@ -15,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from filelock import FileLock
 
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.partitions import month_partition_key
+from pipelines.run_liveness import recover_dead_runs, wait_for_pool, worker_tags
+from pipelines.warehouse import WAREHOUSE_POOL
 
 
 def run_config(verbose: bool) -> dict:
@@ -31,26 +33,31 @@ class RunFailed(RuntimeError):
     """A Dagster run failed; the message carries the failing step and its error."""
 
 
-def prepare_instance(settings: Settings) -> DagsterInstance:
-    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``.
+def prepare_instance(
+    settings: Settings, *, echo: Callable[[str], None] = lambda _: None
+) -> DagsterInstance:
+    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``,
+    with runs whose process died marked failed and their pool slots freed.
 
     Creating an instance creates its SQLite tables; two processes doing that at once on a
     new ``DAGSTER_HOME`` race ("table runs already exists"), so it is done under an
-    exclusive file lock.
+    exclusive file lock (released by the kernel if the holder dies).
     """
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    with open(home / ".instance.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            config = home / "dagster.yaml"
-            source = REPO_ROOT / "dagster.yaml"
-            if not config.exists() or config.read_bytes() != source.read_bytes():
-                shutil.copyfile(source, config)
-            return DagsterInstance.get()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with FileLock(home / ".instance.lock"):
+        config = home / "dagster.yaml"
+        source = REPO_ROOT / "dagster.yaml"
+        if not config.exists() or config.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, config)
+        instance = DagsterInstance.get()
+        for dead in recover_dead_runs(instance):
+            echo(
+                f"  run {dead.run_id[:8]} ({dead.job_name}) was left running by a process "
+                f"that is gone (pid {dead.pid}): marked failed, its warehouse slot freed"
+            )
+        return instance
 
 
 def build_definitions(settings: Settings, **source_overrides: object) -> Definitions:
@@ -97,13 +104,15 @@ def refresh(
 
     Stops at the first failed run: a month that fails must not be published over.
     """
-    instance = prepare_instance(settings)
+    instance = prepare_instance(settings, echo=echo)
     defs = build_definitions(settings, **source_overrides)
     report = RefreshReport(months=months)
-    tags = {"opioids/trigger": "cli"}
+    tags = {"opioids/trigger": "cli", **worker_tags()}
 
     def execute(job_name: str, label: str, partition_key: str | None = None) -> None:
         job = defs.resolve_job_def(job_name)
+        # Every job writes the warehouse; wait for it here, where Ctrl-C works.
+        wait_for_pool(instance, WAREHOUSE_POOL, echo=echo)
         result = job.execute_in_process(
             run_config=run_config(verbose),
             instance=instance,

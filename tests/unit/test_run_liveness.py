@@ -1,0 +1,129 @@
+"""Dead runs are told apart from live ones, marked failed and their slots freed; waiting
+for a pool reports who holds it and can be interrupted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.storage.dagster_run import DagsterRun
+
+from pipelines.run_liveness import (
+    PID_TAG,
+    LivenessRunLauncher,
+    process_alive,
+    recover_dead_runs,
+    wait_for_pool,
+    worker_tags,
+)
+
+POOL = "warehouse"
+
+
+@pytest.fixture(scope="module")
+def shared_instance(tmp_path_factory):
+    with DagsterInstance.local_temp(str(tmp_path_factory.mktemp("instance"))) as inst:
+        yield inst
+
+
+@pytest.fixture
+def instance(shared_instance):
+    """One instance for the module (creating one takes seconds), emptied for each test."""
+    shared_instance.wipe()
+    shared_instance.event_log_storage.set_concurrency_slots(POOL, 1)
+    return shared_instance
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _started_run(instance: DagsterInstance, tags: dict[str, str]) -> str:
+    run = DagsterRun(job_name="monthly_refresh", tags=tags, status=DagsterRunStatus.STARTED)
+    return instance.add_run(run).run_id
+
+
+def _run_holding_slot(instance: DagsterInstance, tags: dict[str, str]) -> str:
+    run_id = _started_run(instance, tags)
+    claim = instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "comparators")
+    assert claim.is_claimed
+    return run_id
+
+
+def test_process_alive_tells_live_dead_and_reused_pids():
+    assert process_alive(os.getpid(), time.time())
+    assert not process_alive(_dead_pid())
+    # This process started before now; one that "started" before an hour ago is not it.
+    assert not process_alive(os.getpid(), time.time() - 3600)
+
+
+def test_dead_run_is_failed_and_its_slot_freed(instance):
+    run_id = _run_holding_slot(instance, {PID_TAG: str(_dead_pid())})
+    live_id = _started_run(instance, worker_tags())
+    waiting = instance.event_log_storage.claim_concurrency_slot(POOL, live_id, "comparators")
+    assert not waiting.is_claimed  # pending behind the dead run
+    dead = recover_dead_runs(instance)
+    assert [d.run_id for d in dead] == [run_id]
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(live_id).status == DagsterRunStatus.STARTED
+    # The slot is free, and the live run's waiting step gets it on its next try.
+    assert not instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+    retry = instance.event_log_storage.claim_concurrency_slot(POOL, live_id, "comparators")
+    assert retry.is_claimed
+
+
+def test_slot_of_an_ended_run_is_freed(instance):
+    run_id = _run_holding_slot(instance, worker_tags())
+    instance.report_run_canceled(instance.get_run_by_id(run_id))
+    assert recover_dead_runs(instance) == []
+    assert not instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+
+
+def test_waiting_reports_the_holder_and_stops_on_ctrl_c(instance):
+    run_id = _run_holding_slot(instance, worker_tags())
+    said: list[str] = []
+    naps: list[float] = []
+    clock = iter(range(0, 1000, 10))
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        wait_for_pool(
+            instance,
+            POOL,
+            echo=said.append,
+            sleep=sleep,
+            clock=lambda: float(next(clock)),
+            report_every_seconds=30,
+        )
+    assert len(naps) == 5
+    assert len(said) == 2 and run_id[:8] in said[0] and "Ctrl-C" in said[0]
+
+
+def test_waiting_returns_once_the_holder_is_gone(instance):
+    _run_holding_slot(instance, {PID_TAG: str(_dead_pid())})
+    said: list[str] = []
+    assert wait_for_pool(instance, POOL, echo=said.append, sleep=pytest.fail) >= 0
+    assert said == []
+
+
+def test_launcher_reports_dead_and_live_workers(instance):
+    launcher = LivenessRunLauncher()
+    launcher.register_instance(instance)
+    dead_id = _run_holding_slot(instance, {PID_TAG: str(_dead_pid())})
+    live_id = _started_run(instance, worker_tags())
+    untagged_id = _started_run(instance, {})
+    status = {
+        run_id: launcher.check_run_worker_health(instance.get_run_by_id(run_id)).status.value
+        for run_id in (dead_id, live_id, untagged_id)
+    }
+    assert status == {dead_id: "FAILED", live_id: "RUNNING", untagged_id: "RUNNING"}
