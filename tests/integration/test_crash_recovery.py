@@ -18,7 +18,6 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from filelock import FileLock
 
-from pipelines.cli import LIST_SIZE_PATH, ODS_PATH
 from pipelines.warehouse import WAREHOUSE_POOL
 
 pytestmark = pytest.mark.integration
@@ -27,7 +26,7 @@ OPIOIDS = str(Path(sys.executable).parent / "opioids")
 
 @pytest.fixture
 def slow_portal(tmp_path_factory):
-    from pipelines.sample_portal import SamplePortal
+    from demo.sample_portal import SamplePortal
 
     with SamplePortal(tmp_path_factory.mktemp("slow_portal")) as portal:
         yield portal
@@ -48,9 +47,7 @@ def test_refresh_after_a_killed_refresh_completes(tmp_path, slow_portal):
         os.environ,
         OPIOIDS_DATA_DIR=str(tmp_path / "data"),
         DAGSTER_HOME=str(home),
-        OPIOIDS_PORTAL_URL=slow_portal.url,
-        OPIOIDS_LIST_SIZE_URL=slow_portal.url + LIST_SIZE_PATH,
-        OPIOIDS_ODS_URL=slow_portal.url + ODS_PATH,
+        **slow_portal.env(),
         OPIOIDS_HTTP_TIMEOUT="200",
     )
     command = [OPIOIDS, "refresh", "--from", "2025-01", "--to", "2025-01"]
