@@ -28,16 +28,16 @@ from dataclasses import dataclass
 FORM_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     (re.compile(pattern), form, route)
     for pattern, form, route in (
-        (r"transdermal|\bpatch", "patch", "transdermal"),
+        (r"transdermal|\bpatch|\bt/derm\b|\bd ?trans\b", "patch", "transdermal"),
         (r"\bnasal\b|\bnsl\b", "nasal_spray", "nasal"),
         (r"buccal films?\b", "buccal_film", "buccal"),
         (r"buccal tab|\btab buccal\b", "buccal_tablet", "buccal"),
         (r"sublingual films?\b", "sublingual_film", "sublingual"),
-        (r"sublingual tab|\btab sublingual\b", "sublingual_tablet", "sublingual"),
-        (r"\bsublingual\b", "sublingual", "sublingual"),
+        (r"sublingual tab|\btab subling(?:ual)?\b", "sublingual_tablet", "sublingual"),
+        (r"\bsubling(?:ual)?\b", "sublingual", "sublingual"),
         (r"\blozenges?\b|\bloz\b", "lozenge", "buccal"),
         (r"\bbuccal\b|oromucosal", "buccal", "buccal"),
-        (r"suppos", "suppository", "rectal"),
+        (r"suppos|\bsupps?\b", "suppository", "rectal"),
         (r"\benemas?\b|\brectal\b", "rectal", "rectal"),
         (r"inject|infusion|\binj\b|\bi/v inf\b", "injection", "injection"),
         (r"cigarette|\breefer\b|inhal", "inhalation", "inhalation"),
@@ -51,8 +51,8 @@ FORM_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "oral_liquid",
             "oral",
         ),
-        (r"\btablets?\b|\bcaplets?\b|\btab\b", "tablet", "oral"),
-        (r"\bcapsules?\b|\bcap\b", "capsule", "oral"),
+        (r"\btablets?\b|\bcaplets?\b|\btabs?\b|\bcapl\b", "tablet", "oral"),
+        (r"\bcapsules?\b|\bcaps?\b", "capsule", "oral"),
     )
 )
 
@@ -78,7 +78,7 @@ SOLID_FORMS = frozenset(
 
 _MR = re.compile(
     r"modified[- ]release|prolonged[- ]release|extended[- ]release|controlled[- ]release"
-    r"|slow[- ]release|\bm/r\b|\b(?:sr|xl|mxl|pr|retard|continus|24 ?hr|12 ?hr)\b"
+    r"|slow[- ]release|\bm/r\b|\bs/r\b|\b(?:sr|xl|mxl|pr|retard|continus|24 ?hr|12 ?hr)\b"
 )
 _ONCE_DAILY = re.compile(r"\b(?:xl|mxl|24 ?hr|24[- ]hours?|once[- ]daily)\b")
 _WEAR = re.compile(r"(?<![/\w.])(\d+(?:\.\d+)?)\s*-?\s*(day|hour|hr)s?\b")
@@ -171,10 +171,13 @@ class NameFacts:
     container_ml: float | None
 
 
+_GLUED_MARKERS = re.compile(r"(m/r|s/r|s/f|e/c)")
+
+
 def normalise(name: str) -> str:
     """Lower-case, and split the older names' glued tokens (``Morph Sulf_Tab 10mgM/R``)."""
     low = name.lower().replace("_", " ")
-    return low.replace("m/r", " m/r ") if "m/r" in low else low
+    return _GLUED_MARKERS.sub(r" \1 ", low) if "/" in low else low
 
 
 def detect_form(name: str) -> tuple[str | None, str | None]:

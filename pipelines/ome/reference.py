@@ -84,7 +84,7 @@ class Reference:
     factors: dict[tuple[str, str], Factor]
     overrides: dict[str, tuple[Override, ...]]
     code_changes: dict[str, CodeChange]
-    cache: dict[tuple[str | None, str | None], object] = field(default_factory=dict, repr=False)
+    cache: dict[tuple[str | None, ...], object] = field(default_factory=dict, repr=False)
 
     def substance_for(self, chemical_code: str) -> Substance | None:
         """The substance for a chemical code, following code changes if needed."""

@@ -22,12 +22,14 @@ Conventions (also in ``reference/README.md``):
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import polars as pl
 
+from pipelines.ome.generic import complete, generic_code, is_generic
 from pipelines.ome.parse import SOLID_FORMS, NameFacts, Strength, parse_strength, read_name
 from pipelines.ome.reference import (
     DEFAULT_FACTOR_SET,
@@ -248,7 +250,12 @@ def _out_of_scope(bnf_code: str | None, bnf_name: str | None, chem: str) -> Reso
 
 
 def _resolve_uncached(
-    bnf_code: str | None, bnf_name: str | None, code: str, name: str, ref: Reference
+    bnf_code: str | None,
+    bnf_name: str | None,
+    code: str,
+    name: str,
+    ref: Reference,
+    generic_name: str | None = None,
 ) -> Resolution:
     chem = code[:9]
     sub = ref.substance_for(chem) if len(chem) == 9 else None
@@ -258,6 +265,13 @@ def _resolve_uncached(
     problems: list[str] = []
     notes: list[str] = []
     facts = read_name(name, sub.name_tokens, sub.pair_rule)
+    if generic_name:
+        facts, taken = complete(facts, read_name(generic_name, sub.name_tokens, sub.pair_rule))
+        if taken:
+            notes.append(
+                f"{', '.join(taken)} taken from generic equivalent {generic_code(code)} "
+                f"({generic_name})"
+            )
     form, route, strength = facts.form, facts.route, facts.strength
     doses_override: int | None = None
 
@@ -348,26 +362,49 @@ def _default_reference() -> Reference:
     return _DEFAULT_REFS[DEFAULT_FACTOR_SET]
 
 
-def resolve(bnf_code: str | None, bnf_name: str | None, ref: Reference | None = None) -> Resolution:
+def resolve(
+    bnf_code: str | None,
+    bnf_name: str | None,
+    ref: Reference | None = None,
+    generic_name: str | None = None,
+) -> Resolution:
     """Resolve one presentation from its 15-character BNF code and product name.
 
     The substance comes from the code (brand names often omit it); form, route and
-    strength come from the name. Results are cached on ``ref`` per (code, name).
+    strength come from the name. ``generic_name`` is the name of the brand's generic
+    equivalent (see :mod:`pipelines.ome.generic`), when known: it supplies the form,
+    strength and release type the brand's own name leaves out. Results are cached on
+    ``ref`` per (code, name, generic name).
     """
     ref = ref or _default_reference()
-    key = (bnf_code, bnf_name)
+    key = (bnf_code, bnf_name, generic_name)
     hit = ref.cache.get(key)
     if isinstance(hit, Resolution):
         return hit
     code = (bnf_code or "").strip().upper()
     name = (bnf_name or "").strip()
-    result = _resolve_uncached(bnf_code, bnf_name, code, name, ref)
+    result = _resolve_uncached(bnf_code, bnf_name, code, name, ref, generic_name)
     ref.cache[key] = result
     return result
 
 
-def resolve_frame(df: pl.DataFrame, ref: Reference | None = None) -> pl.DataFrame:
+def generic_names(pairs: Iterable[tuple[str | None, str | None]]) -> dict[str, str]:
+    """Generic code -> name, from (code, name) pairs; the first name of a code wins."""
+    out: dict[str, str] = {}
+    for code, name in pairs:
+        if code and name and is_generic(code):
+            out.setdefault(code.strip().upper(), name)
+    return out
+
+
+def resolve_frame(
+    df: pl.DataFrame, ref: Reference | None = None, generics: dict[str, str] | None = None
+) -> pl.DataFrame:
     """Resolve every distinct (bnf_code, bnf_name) pair of ``df``.
+
+    A brand takes what its name leaves out from its generic equivalent's name, found among
+    the frame's own generic presentations or else in ``generics`` (generic code -> name,
+    e.g. from other months).
 
     Returns one row per distinct pair, sorted by code then name, with exactly
     :data:`RESOLUTION_COLUMNS` and the dtypes of :data:`RESOLUTION_SCHEMA`, so it can be
@@ -383,7 +420,11 @@ def resolve_frame(df: pl.DataFrame, ref: Reference | None = None) -> pl.DataFram
         .sort(["bnf_code", "bnf_name"], nulls_last=True)
     )
     as_row = operator.attrgetter(*RESOLUTION_COLUMNS)
-    rows = [as_row(resolve(code, name, ref)) for code, name in pairs.iter_rows()]
+    known = {**(generics or {}), **generic_names(pairs.iter_rows())}
+    rows = [
+        as_row(resolve(code, name, ref, known.get(generic_code(code) or "")))
+        for code, name in pairs.iter_rows()
+    ]
     return pl.DataFrame(rows, schema=RESOLUTION_SCHEMA, orient="row")
 
 
