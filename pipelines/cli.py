@@ -170,6 +170,11 @@ def demo(ctx: click.Context) -> None:
 
     The data goes to OPIOIDS_DATA_DIR (./data); `opioids ui` afterwards reopens it with
     the same sample sources.
+
+    \b
+    Examples:
+      opioids demo
+      OPIOIDS_DATA_DIR=/tmp/demo opioids --verbose demo
     """
     from demo.run import main as run_demo
     from pipelines.runner import RunFailed
@@ -211,7 +216,13 @@ def sample_portal(ctx: click.Context, port: int, data_dir: Path | None) -> None:
     show_default=True,
     help="What kind of organisation --org is.",
 )
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "parquet"]),
+    required=True,
+    help="csv and parquet: one tidy table; xlsx: a workbook with a sheet per comparator.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File or directory.")
 @click.option(
     "--extract",
@@ -271,10 +282,16 @@ def data_dictionary(ctx: click.Context, extract: Path | None) -> None:
 
 @main_group.command("generate-epd")
 @click.option("--month", type=MONTH, required=True, help="The month the rows claim, YYYY-MM.")
-@click.option("--rows", type=int, default=18_000_000, show_default=True)
-@click.option("--layout", type=click.Choice(["legacy", "current"]), default="legacy")
+@click.option("--rows", type=int, default=18_000_000, show_default=True, help="Rows to write.")
+@click.option(
+    "--layout",
+    type=click.Choice(["legacy", "current"]),
+    default="legacy",
+    show_default=True,
+    help="Header layout: before or after the 2025 column renames.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="FILE.csv or .zip")
-@click.option("--seed", type=int, default=20240101, show_default=True)
+@click.option("--seed", type=int, default=20240101, show_default=True, help="Random seed.")
 def generate_epd(month: date, rows: int, layout: str, out: Path, seed: int) -> None:
     """Write a synthetic national-scale EPD month (for benchmarks).
 
@@ -295,6 +312,11 @@ def ui(ctx: click.Context, port: int) -> None:
 
     After `opioids demo`, the sample portal is served again so runs launched from the UI
     use the demo's sources, offline.
+
+    \b
+    Examples:
+      opioids ui               then open http://127.0.0.1:3000
+      opioids ui --port 3001
     """
     from demo.run import is_demo_data_dir, serve_ui
     from pipelines.ui import run_ui
@@ -339,7 +361,11 @@ def _show_download_progress() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (``--verbose`` lets unexpected errors show a trace)."""
     try:
-        main_group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        main_group.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="opioids",
+            standalone_mode=False,
+        )
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
