@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from demo.sample_portal import SamplePortal
@@ -36,9 +37,14 @@ def is_demo_data_dir(settings: Settings) -> bool:
 
 
 def run_demo(
-    base: Settings, echo: Callable[[str], None] = print, *, verbose: bool = False
+    base: Settings,
+    echo: Callable[[str], None] = print,
+    *,
+    verbose: bool = False,
+    months: list[date] | None = None,
 ) -> Settings:
-    """Refresh and publish every sample month; returns the settings the demo ran with.
+    """Refresh and publish every sample month (or ``months``); returns the settings the
+    demo ran with.
 
     Raises :class:`pipelines.runner.RunFailed` when a run fails.
     """
@@ -60,7 +66,7 @@ def run_demo(
             )
             + "\n"
         )
-        months = months_between(SAMPLE_FIRST_MONTH, SAMPLE_LAST_MONTH)
+        months = months or months_between(SAMPLE_FIRST_MONTH, SAMPLE_LAST_MONTH)
         refresh(settings, months, echo=echo, verbose=verbose)
     return settings
 

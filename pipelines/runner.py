@@ -76,7 +76,11 @@ def _failure_message(result: ExecuteInProcessResult) -> str:
             # Dagster wraps user errors; the cause is what says what went wrong and where.
             while err.cause is not None and err.cls_name == "DagsterExecutionStepExecutionError":
                 err = err.cause
-            messages.append(f"{event.step_key}: {err.cls_name}: {err.message.strip()}")
+            text = err.message.strip()
+            head, _, rest = text.partition(": ")
+            if rest and head.rsplit(".", 1)[-1] == err.cls_name:
+                text = rest  # "pipelines.http.SourceError: ..." says the class twice
+            messages.append(f"{event.step_key}: {text}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
