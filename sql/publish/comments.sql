@@ -1,4 +1,4 @@
--- Column documentation inside the extract, so DESCRIBE, duckdb_columns() and BI tools show
+-- Column documentation inside the extract, so duckdb_columns(), duckdb_tables() and BI tools show
 -- what each table, view and column means. docs/data-dictionary.md is generated from these
 -- comments (python -m pipelines.export dictionary EXTRACT), so edit them here first.
 --
