@@ -44,15 +44,18 @@ _DICTIONARY_INTRO = """\
 `published/opioid_comparators.duckdb` (and the Parquet and CSV copies of its tables beside
 it) holds monthly opioid prescribing comparators for every GP practice in England, with
 their statistics, the same comparators for PCNs, sub-ICB locations, ICBs, regions and
-England, and the products behind them. Open it read-only:
+England, and the products behind them. It is written in DuckDB's v1.0.0 storage format,
+so any DuckDB from 1.0 on opens it; open it read-only with the command line installed in
+the project environment:
 
 ```sh
-duckdb -readonly data/published/opioid_comparators.duckdb
+.venv/bin/duckdb -readonly data/published/opioid_comparators.duckdb
 ```
 
 This page is generated from the comments stored in the extract itself (`COMMENT ON`, see
-`sql/publish/comments.sql`), so `DESCRIBE`, `duckdb_columns()` and BI tools show the same
-text. Regenerate it after changing a comment:
+`sql/publish/comments.sql`), so `duckdb_columns()` (column comments), `duckdb_tables()` and
+`duckdb_views()` (table and view comments) and BI tools show the same text; `DESCRIBE`
+shows names and types only. Regenerate it after changing a comment:
 
 ```sh
 .venv/bin/opioids data-dictionary > docs/data-dictionary.md
