@@ -18,6 +18,7 @@ from dagster import (
 
 from assets.common import OWNERS, gate, preview
 from pipelines.fetch import fetch_month, is_unchanged, stage_month
+from pipelines.http import SourceError
 from pipelines.partitions import monthly_partitions, partition_month
 from pipelines.quality import epd_frame, epd_parameters, list_size_frame
 from pipelines.resources import MethodResource, SourcesResource, StoreResource
@@ -141,7 +142,8 @@ def _epd_metadata(prov: dict, *, skipped: bool, frame: pl.DataFrame | None) -> d
     description=(
         "Registered patients per GP practice as at the 1st of the month (NHS England, "
         "'Patients Registered at a GP Practice'): all ages, and adults 18+ summed from the "
-        "single-year-of-age files. The comparators' denominators."
+        "single-year-of-age files (from five-year bands in months published without "
+        "them; see docs/eras.md). The comparators' denominators."
     ),
 )
 def practice_list_sizes(
@@ -154,11 +156,10 @@ def practice_list_sizes(
     with sources.http() as http:
         files = ls.month_files(http, sources.list_size_url, month)
         tables = {
-            kind: ls.read_table(http, url, f"{ls.FILE_STEMS[kind]} {month:%Y-%m}")
-            for kind, url in files.files.items()
-            if kind != "map"
+            kind: ls.read_table(http, files.files[kind], f"{ls.FILE_STEMS[kind]} {month:%Y-%m}")
+            for kind in ls.denominator_files(files)
         }
-    frame = ls.parse_list_sizes(tables["all"], tables["male"], tables["female"], month)
+    frame, adults_method = ls.list_sizes_from(tables, month)
     verdict = gate(
         context,
         list_size_frame(frame, store.staging, month),
@@ -173,7 +174,8 @@ def practice_list_sizes(
     provenance = {
         "month": f"{month:%Y-%m}",
         "page_url": files.page_url,
-        "files": files.files,
+        "files": {kind: files.files[kind] for kind in tables},
+        "adults_from": adults_method,
         "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "row_count": frame.height,
         "checksum_sha256": checksum,
@@ -186,7 +188,8 @@ def practice_list_sizes(
             "registered_adults": MetadataValue.int(int(frame["adults"].fill_null(0).sum())),
             "practices_without_adult_counts": MetadataValue.int(frame["adults"].null_count()),
             "source_page": MetadataValue.url(files.page_url),
-            "source_files": MetadataValue.json(files.files),
+            "source_files": MetadataValue.json({kind: files.files[kind] for kind in tables}),
+            "adults_from": adults_method,
             "path": MetadataValue.path(str(path)),
             "preview": preview(frame),
         },
@@ -217,6 +220,12 @@ def practice_organisations(
         pages = ls.month_pages(http, sources.list_size_url)
         latest = max(pages)
         files = ls.month_files(http, sources.list_size_url, latest)
+        if "map" not in files.files:
+            raise SourceError(
+                f"latest list-size publication ({latest:%Y-%m}) links no "
+                f"{ls.FILE_STEMS['map']} file: practices cannot be mapped to organisations",
+                url=files.page_url,
+            )
         practice_map = ls.parse_practice_map(
             ls.read_table(http, files.files["map"], f"gp-reg-pat-prac-map {latest:%Y-%m}")
         )

@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from demo.sample_portal import catalogue as cat
+from demo.sample_portal import history
 from demo.sample_portal.catalogue import Presentation
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SEED = "opioid-comparators-sample"
 MANIFEST_NAME = "manifest.json"
 
@@ -87,7 +88,7 @@ TEXT_COLUMNS = frozenset(
     | {
         "BNF_CHEMICAL_SUBSTANCE", "CHEMICAL_SUBSTANCE_BNF_DESCR", "BNF_CODE", "BNF_DESCRIPTION",
         "BNF_CHAPTER_PLUS_CODE", "BNF_CHEMICAL_SUBSTANCE_CODE", "BNF_PRESENTATION_CODE",
-        "BNF_PRESENTATION_NAME",
+        "BNF_PRESENTATION_NAME", "STP_NAME", "STP_CODE", "AREA_TEAM_NAME", "AREA_TEAM_CODE",
     }
 )  # fmt: skip
 
@@ -1120,10 +1121,13 @@ def generate_sample(out_dir: Path) -> SampleManifest:
     implausible = _implausible_rows(world)
     plans = _plans(world)
     files: dict[str, str] = {}
+    history_bases: dict[str, bytes] = {}
     for month in MONTHS:
         snomed, retired = _epd_month(plans, month, implausible)
         rel = f"epd/{resource_name(month)}.csv"
         files[rel] = write_atomic(out_dir / rel, snomed)
+        if month in history.HISTORIC_MONTHS.values():
+            history_bases[resource_name(month)] = snomed
         if retired is not None:
             rel = f"epd/{resource_name(month, snomed=False)}.csv"
             files[rel] = write_atomic(out_dir / rel, retired)
@@ -1134,6 +1138,13 @@ def generate_sample(out_dir: Path) -> SampleManifest:
             rel = f"list_sizes/{month}/{filename}"
             files[rel] = write_atomic(out_dir / rel, data)
             list_links[month][filename] = list_size_path(month, filename)
+    historic_files, historic_links = history.generate(
+        lambda rel, data: write_atomic(out_dir / rel, data),
+        history_bases,
+        lambda month: _list_size_files(world, month),
+    )
+    files.update(historic_files)
+    list_links.update(historic_links)
     files["ods/epraccur.zip"] = write_atomic(
         out_dir / "ods/epraccur.zip", deterministic_zip("epraccur.csv", _epraccur(world))
     )
@@ -1147,6 +1158,7 @@ def generate_sample(out_dir: Path) -> SampleManifest:
             "months": list(MONTHS),
             "layout_change_month": LAYOUT_CHANGE_MONTH,
             "retired_months": list(RETIRED_MONTHS),
+            "historic_months": list(history.HISTORIC_MONTHS),
             "republished_month": REPUBLISHED_MONTH,
             "null_last_modified_months": list(NULL_LAST_MODIFIED_MONTHS),
             "zipped_single_age_months": list(ZIPPED_SINGLE_AGE_MONTHS),

@@ -26,6 +26,7 @@ _FILE_LABELS = {
     "gp-reg-pat-prac-sing-age-male": "Single year of age (GP practice-males)",
     "gp-reg-pat-prac-sing-age-female": "Single year of age (GP practice-females)",
     "gp-reg-pat-prac-map": "Mapping (GP practice to PCN, sub-ICB location, ICB and region)",
+    "gp-reg-pat-prac-quin-age": "5-year age groups (GP practice-all persons)",
 }
 # Links a real month page also carries; they point nowhere useful here (404), on purpose.
 _UNRELATED_FILES = (
@@ -102,7 +103,8 @@ def list_size_month(month: str, links: Mapping[str, str], base_url: str) -> byte
             f'  <li><a class="nhsd-a-link" href="{base_url}{path}">{_TITLE} {label}: '
             f"{_FILE_LABELS.get(stem, stem)}</a> [{kind}]</li>"
         )
-    for i, (filename, text) in enumerate(_UNRELATED_FILES):
+    unrelated = [(f, t) for f, t in _UNRELATED_FILES if f not in links]
+    for i, (filename, text) in enumerate(unrelated):
         rows.insert(
             1 + i,
             f'  <li><a class="nhsd-a-link" href="{base_url}/files/00/000000/{filename}">'

@@ -548,7 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _months(self) -> tuple[str, ...]:
         assert self.portal.manifest is not None
-        return self.portal.manifest.months
+        historic = self.portal.manifest.facts.get("historic_months", ())
+        return tuple(sorted({*self.portal.manifest.months, *historic}))
 
     def _links(self) -> dict[str, dict[str, str]]:
         assert self.portal.manifest is not None
@@ -864,7 +865,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body, "text/html; charset=utf-8")
 
     def _root(self) -> None:
-        self._html(pages.front_page(self.base_url(), self._months()))
+        assert self.portal.manifest is not None
+        self._html(pages.front_page(self.base_url(), self.portal.manifest.months))
 
     def _list_size_index(self) -> None:
         self._html(pages.list_size_index(self._months()))

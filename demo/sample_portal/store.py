@@ -40,6 +40,7 @@ from demo.sample_portal.faults import (
 
 SNOMED_DATASET = "english-prescribing-dataset-epd-with-snomed-code"
 RETIRED_DATASET = "english-prescribing-data-epd"
+SNOMED_FIRST_MONTH = "2020-11"  # the SNOMED dataset's first month
 DATASETS = {
     SNOMED_DATASET: "English Prescribing Dataset (EPD) with SNOMED Code",
     RETIRED_DATASET: "English Prescribing Data (EPD)",
@@ -255,9 +256,14 @@ class EpdStore:
         self._revisions: dict[str, int] = {}
         if self._republished_path.exists():
             self._revisions = json.loads(self._republished_path.read_text())
-        self._resources = [gen_resource(m, True) for m in manifest.months] + [
-            gen_resource(m, False) for m in manifest.months if m <= gen.RETIRED_LAST_MONTH
-        ]
+        self.historic_months: tuple[str, ...] = tuple(manifest.facts.get("historic_months", ()))
+        self._resources = sorted(
+            [gen_resource(m, True) for m in manifest.months]
+            + [gen_resource(m, False) for m in manifest.months if m <= gen.RETIRED_LAST_MONTH]
+            + [gen_resource(m, False) for m in self.historic_months]
+            + [gen_resource(m, True) for m in self.historic_months if m >= SNOMED_FIRST_MONTH],
+            key=lambda r: (r.month, r.snomed),
+        )
         self._by_key = {r.name: r for r in self._resources} | {r.id: r for r in self._resources}
 
     # -- lookup -------------------------------------------------------------------------
@@ -267,6 +273,12 @@ class EpdStore:
 
     def find(self, name_or_id: str) -> Resource | None:
         return self._by_key.get(name_or_id)
+
+    def _ordinal(self, month: str) -> int:
+        """A month's position, which varies timestamps: main months first, then historic."""
+        if month in self.manifest.months:
+            return self.manifest.months.index(month)
+        return len(self.manifest.months) + self.historic_months.index(month)
 
     def revision(self, month: str) -> int:
         return self._revisions.get(month, 0)
@@ -468,7 +480,7 @@ class EpdStore:
 
     def created(self, resource: Resource) -> str:
         """Publication time: around the 14th-20th of the second month after ``month``."""
-        i = self.manifest.months.index(resource.month)
+        i = self._ordinal(resource.month)
         year, mon = int(resource.month[:4]), int(resource.month[5:]) + 2
         if mon > 12:
             year, mon = year + 1, mon - 12
@@ -481,7 +493,7 @@ class EpdStore:
     def last_modified(self, resource: Resource) -> str | None:
         revision = self.revision(resource.month)
         if revision:
-            i = self.manifest.months.index(resource.month)
+            i = self._ordinal(resource.month)
             stamp = REPUBLISH_EPOCH + timedelta(days=revision - 1, minutes=i)
             return stamp.isoformat(timespec="microseconds")
         if resource.month in gen.NULL_LAST_MODIFIED_MONTHS:
@@ -493,7 +505,7 @@ class EpdStore:
     def metadata(self, resource: Resource, base_url: str) -> dict[str, Any]:
         """A resource as ``package_show``/``resource_show`` describe it."""
         served = self.served(resource)
-        i = self.manifest.months.index(resource.month)
+        i = self._ordinal(resource.month)
         schema: dict[str, Any] = {
             "fields": [
                 {"name": c, "type": _BQ_TYPES.get(t, "NUMERIC")}

@@ -1,8 +1,12 @@
 """English Prescribing Dataset: header layouts, the opioid query and the internal schema.
 
 The EPD header changed around 2025-03 (and ``BNF_CHEMICAL_SUBSTANCE`` switched from code
-to name). Columns are therefore mapped by *name*, from the header actually served, to one
-internal schema; a file that matches neither layout fails with the missing names listed.
+to name), and the earlier dataset's files (2014-01 onwards) name the organisation between
+region and sub-ICB location by its era: ``AREA_TEAM_*``, then ``STP_*``, then ``ICB_*``;
+some of its months leave the chemical substance columns blank (the code is then derived
+from the BNF code) and none has ``SNOMED_CODE``. Columns are therefore mapped by *name*,
+from the header actually served, to one internal schema; a file that matches neither
+layout fails with the missing names listed. docs/eras.md lists the eras.
 Both fetch routes (portal SQL and bulk file) end in :func:`normalise`, so everything
 downstream is identical whichever route fetched a month.
 """
@@ -204,6 +208,7 @@ def normalise(raw: pl.DataFrame, layout: Layout, month: date, *, where: str) -> 
     )
     typed = text.with_columns(
         parse_year_month(pl.col("year_month")).alias("month"),
+        chemical_code_or_derived(),
         *[
             _numeric(k).alias(k)
             for k in (
@@ -245,6 +250,18 @@ def normalise(raw: pl.DataFrame, layout: Layout, month: date, *, where: str) -> 
     )
     return staged.select([pl.col(c).cast(t) for c, t in STAGED_SCHEMA.items()]).sort(
         "practice_code", "bnf_code"
+    )
+
+
+def chemical_code_or_derived() -> pl.Expr:
+    """The 9-character chemical code; where the file leaves it blank (as some months of the
+    earlier dataset do), the first nine characters of the BNF code, which are the same."""
+    given = pl.col("chemical_code")
+    return (
+        pl.when(given.is_null() | (given == ""))
+        .then(pl.col("bnf_code").str.slice(0, 9))
+        .otherwise(given)
+        .alias("chemical_code")
     )
 
 

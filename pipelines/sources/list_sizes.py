@@ -26,9 +26,20 @@ FILE_STEMS = {
     "all": "gp-reg-pat-prac-all",
     "male": "gp-reg-pat-prac-sing-age-male",
     "female": "gp-reg-pat-prac-sing-age-female",
+    "quin": "gp-reg-pat-prac-quin-age",
     "map": "gp-reg-pat-prac-map",
 }
+#: The files that give all-ages and 18+ counts, in order of preference: single years of
+#: age where published, else five-year bands (the only practice-level age split in the
+#: earlier publications).
+SINGLE_AGE_FILES = ("all", "male", "female")
+QUINARY_FILES = ("quin",)
 ADULT_MIN_AGE = 18
+#: Adults from five-year bands: every band from 20-24 up, plus this share of the 15-19
+#: band (ages 18 and 19 are two of its five years, assumed equally populated).
+QUINARY_ADULT_SHARE_OF_15_19 = 2 / 5
+ADULTS_FROM_SINGLE_YEARS = "single years of age 18 to 95+"
+ADULTS_FROM_BANDS = "five-year bands 20-24 to 95+, plus 2/5 of the 15-19 band"
 _MONTH_SLUG = re.compile(
     r"patients-registered-at-a-gp-practice/("
     + "|".join(m.lower() for m in calendar.month_name[1:])
@@ -118,13 +129,29 @@ def month_files(http: HttpClient, index_url: str, month: date) -> MonthFiles:
             # Re-issued files carry a suffix such as _V2; prefer the latest issue listed.
             if stem == wanted or re.fullmatch(re.escape(wanted) + r"[_-]v\d+", stem):
                 files[kind] = link
-    missing = [FILE_STEMS[k] for k in FILE_STEMS if k not in files]
-    if missing:
+    if not any(all(k in files for k in kinds) for kinds in (SINGLE_AGE_FILES, QUINARY_FILES)):
+        wanted = " + ".join(FILE_STEMS[k] for k in SINGLE_AGE_FILES)
         raise SourceError(
-            f"list-size page for {month:%Y-%m} has no link to {', '.join(missing)} (.csv or .zip)",
+            f"list-size page for {month:%Y-%m} links neither {wanted} nor "
+            f"{FILE_STEMS['quin']} (.csv or .zip); found: {', '.join(sorted(files)) or 'none'}",
             url=page_url,
         )
     return MonthFiles(month=month, page_url=page_url, files=files)
+
+
+def denominator_files(files: MonthFiles) -> tuple[str, ...]:
+    """The kinds of file this month's all-ages and 18+ counts are read from."""
+    if all(k in files.files for k in SINGLE_AGE_FILES):
+        return SINGLE_AGE_FILES
+    return QUINARY_FILES
+
+
+def list_sizes_from(tables: dict[str, pl.DataFrame], month: date) -> tuple[pl.DataFrame, str]:
+    """All-ages and 18+ counts from whichever files the month has; and how adults were found."""
+    if all(k in tables for k in SINGLE_AGE_FILES):
+        frame = parse_list_sizes(tables["all"], tables["male"], tables["female"], month)
+        return frame, ADULTS_FROM_SINGLE_YEARS
+    return parse_quinary_list_sizes(tables["quin"], month), ADULTS_FROM_BANDS
 
 
 def read_table(http: HttpClient, url: str, what: str) -> pl.DataFrame:
@@ -204,6 +231,63 @@ def parse_list_sizes(
     # the one_row_per_practice check rather than silently double the denominator.
     out = totals.join(adults, on="practice_code", how="left").with_columns(
         pl.lit(month).alias("month")
+    )
+    return out.select([pl.col(c).cast(t) for c, t in LIST_SIZE_SCHEMA.items()]).sort(
+        "practice_code"
+    )
+
+
+def _band_low(label: pl.Expr) -> pl.Expr:
+    """The lower age of a five-year band label (``15_19`` -> 15, ``95+`` -> 95)."""
+    return label.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+
+
+def parse_quinary_list_sizes(quin: pl.DataFrame, month: date) -> pl.DataFrame:
+    """All-ages and 18+ registered patients per practice from five-year age bands.
+
+    Publications that give no single-year-of-age (or all-ages) file still give each
+    practice's patients in five-year bands. All ages is the practice's ``ALL`` band (or
+    the sum of its bands); adults are the bands from 20-24 up plus 2/5 of the 15-19 band
+    (:data:`ADULTS_FROM_BANDS`), an approximation that assumes the five ages of that band
+    are equally populated. Rows for both sexes are used where published (``SEX`` =
+    ``ALL``), else males and females are added together.
+    """
+    what = f"gp-reg-pat-prac-quin-age {month:%Y-%m}"
+    _require(quin, ("ORG_TYPE", "ORG_CODE", "SEX", "AGE_GROUP_5", "NUMBER_OF_PATIENTS"), what)
+    gp = quin.filter(pl.col("ORG_TYPE").str.strip_chars().str.to_uppercase() == "GP").select(
+        pl.col("ORG_CODE").str.strip_chars().alias("practice_code"),
+        pl.col("SEX").str.strip_chars().str.to_uppercase().alias("sex"),
+        pl.col("AGE_GROUP_5").str.strip_chars().str.to_uppercase().alias("band"),
+        _counts(quin, what).alias("n"),
+    )
+    bad = gp.filter(pl.col("n").is_null())
+    if bad.height:
+        raise SchemaError(
+            f"{what}: {bad.height} row(s) with a non-numeric NUMBER_OF_PATIENTS, "
+            f"e.g. {bad.get_column('practice_code').head(3).to_list()}"
+        )
+    both = gp.filter(pl.col("sex") == "ALL")
+    rows = both if both.height else gp.filter(pl.col("sex").is_in(["MALE", "FEMALE"]))
+    low = _band_low(pl.col("band"))
+    adult_weight = (
+        pl.when(low >= 20)
+        .then(1.0)
+        .when(low == 15)
+        .then(QUINARY_ADULT_SHARE_OF_15_19)
+        .otherwise(0.0)
+    )
+    per_practice = rows.group_by("practice_code").agg(
+        pl.col("n").filter(pl.col("band") == "ALL").sum().alias("stated"),
+        pl.col("n").filter(low.is_not_null()).sum().alias("banded"),
+        (pl.col("n") * adult_weight).filter(low.is_not_null()).sum().round(0).alias("adults"),
+        (pl.col("band") == "ALL").any().alias("has_total"),
+    )
+    out = per_practice.with_columns(
+        pl.when(pl.col("has_total"))
+        .then(pl.col("stated"))
+        .otherwise(pl.col("banded"))
+        .alias("patients"),
+        pl.lit(month).alias("month"),
     )
     return out.select([pl.col(c).cast(t) for c, t in LIST_SIZE_SCHEMA.items()]).sort(
         "practice_code"

@@ -159,3 +159,42 @@ def test_repeated_source_rows_are_counted_as_duplicates():
     assert (row["source_rows"], row["duplicate_rows"], row["items"]) == (3, 1, 5)
     clean = normalise(_raw(LEGACY, [a, c]), layout, date(2024, 1, 1), where="t")
     assert clean.row(0, named=True)["duplicate_rows"] == 0
+
+
+# -- the earlier dataset's header eras (2014-01 onwards) ------------------------------------
+
+EARLIER = [c for c in LEGACY if c != "SNOMED_CODE"]  # that dataset never has SNOMED_CODE
+
+
+def _era(header, org):
+    """The earlier dataset's header with the ICB columns named as in ``org``'s era."""
+    return [c.replace("ICB_", f"{org}_") for c in header]
+
+
+@pytest.mark.parametrize(("org", "source"), [("AREA_TEAM", "AREA_TEAM_CODE"), ("STP", "STP_CODE")])
+def test_earlier_dataset_organisation_eras_map_by_name(org, source):
+    layout = detect_layout(_era(EARLIER, org), where="EPD_201401")
+    assert layout.name == "legacy" and layout.unknown == ()
+    assert layout.source("icb_code") == source
+    assert layout.row_key == ("QUANTITY",)  # no SNOMED code: pack size alone keys a row
+
+
+def test_blank_chemical_substance_is_derived_from_the_bnf_code():
+    header = _era(EARLIER, "STP")
+    rows = []
+    for code, chem in (("0407020Q0BBAAAB", ""), ("0407010F0AAAHAH", "0407010F0")):
+        values = dict(zip(LEGACY, _legacy_row("A81001", code, 56, 1, month="201709"), strict=True))
+        values["STP_CODE"], values["STP_NAME"] = values.pop("ICB_CODE"), values.pop("ICB_NAME")
+        values["BNF_CHEMICAL_SUBSTANCE"] = chem
+        values["CHEMICAL_SUBSTANCE_BNF_DESCR"] = ""
+        rows.append([values[c] for c in header])
+    raw = _raw(header, rows)
+    raw = raw.with_columns(pl.col("YEAR_MONTH").cast(pl.Int64))  # an integer in this dataset
+    layout = detect_layout(header, where="t")
+    out = normalise(raw, layout, date(2017, 9, 1), where="t")
+    assert dict(out.select("bnf_code", "chemical_code").iter_rows()) == {
+        "0407010F0AAAHAH": "0407010F0",
+        "0407020Q0BBAAAB": "0407020Q0",
+    }
+    assert out.get_column("month").unique().to_list() == [date(2017, 9, 1)]
+    assert out.get_column("icb_code").unique().to_list() == ["QWE"]
