@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The first month of the English Prescribing Dataset (the earlier, retired dataset).
+EARLIEST_MONTH = "2014-01"
 SQL_DIR = REPO_ROOT / "sql"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 REFERENCE_DIR = REPO_ROOT / "reference"
@@ -64,7 +66,8 @@ class Settings:
     first_month: str = setting(
         "2020-11",
         "OPIOIDS_FIRST_MONTH",
-        "first monthly partition, YYYY-MM",
+        "first monthly partition, YYYY-MM: 2020-11 (the SNOMED dataset's first month) "
+        "or earlier, down to 2014-01 (the earlier dataset; docs/eras.md)",
     )
     fetch_route: str = setting(
         "sql",
@@ -176,6 +179,11 @@ def _convert(f: Any, raw: str) -> Any:
             raise ValueError(
                 f"{f.metadata['env']} must be a month as YYYY-MM, not {raw!r}"
             ) from None
+        if value < EARLIEST_MONTH:
+            raise ValueError(
+                f"{f.metadata['env']} is {value}, but the English Prescribing Dataset starts "
+                f"in {EARLIEST_MONTH}"
+            )
     return value
 
 

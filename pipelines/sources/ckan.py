@@ -26,6 +26,12 @@ from pipelines.http import HttpClient, SourceError
 SNOMED_DATASET = "english-prescribing-dataset-epd-with-snomed-code"
 RETIRED_DATASET = "english-prescribing-data-epd"
 SNOMED_FIRST_MONTH = date(2020, 11, 1)
+#: Months 2020-11 to 2025-06 are in both datasets; they are always taken from one, the
+#: SNOMED dataset (the current one, re-published when corrections are made), and the
+#: staged provenance records which dataset and this rule.
+DATASET_RULE = (
+    "months from 2020-11 from the SNOMED dataset, earlier months from the earlier EPD dataset"
+)
 _RESOURCE_NAME = re.compile(r"^EPD(?:_SNOMED)?_(\d{4})(\d{2})$")
 
 
@@ -61,6 +67,7 @@ class EpdResource:
     def provenance(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
+            "dataset_rule": DATASET_RULE,
             "resource_id": self.id,
             "resource_name": self.name,
             "created": self.created,
