@@ -110,8 +110,10 @@ def test_months_and_header_layouts(sample: tuple[Path, SampleManifest]) -> None:
             assert row[col["YEAR_MONTH"]] == month
             assert len(row[col["BNF_CHEMICAL_SUBSTANCE_CODE"]]) == 9
             assert not row[col["BNF_CHEMICAL_SUBSTANCE"]][:4].isdigit()  # a name
-    retired = sorted(p.name for p in (root / "epd").glob("EPD_2*.csv"))
+    retired = sorted(p.name for p in (root / "epd").glob("EPD_202[45]*.csv"))
     assert retired[0] == "EPD_202407.csv" and retired[-1] == "EPD_202506.csv"
+    historic = sorted(p.name for p in (root / "epd").glob("EPD_20[12][0-9]*.csv"))
+    assert historic[:3] == ["EPD_201401.csv", "EPD_201402.csv", "EPD_201403.csv"]
     assert len(retired) == 12
     assert "SNOMED_CODE" not in _epd(root, "2025-04", snomed=False)[0]
 
