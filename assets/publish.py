@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets.common import OWNERS, judge
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
+from pipelines.periods import publication_periods
 from pipelines.publish import publish
 from pipelines.quality import integrity_frame
 from pipelines.resources import MethodResource, StoreResource
@@ -37,7 +38,10 @@ def published_extract(
     context: AssetExecutionContext, store: StoreResource, method: MethodResource
 ) -> MaterializeResult:
     page = methodology_markdown(
-        load_comparators(), factor_set=method.ome_factor_set, min_list_size=method.min_list_size
+        load_comparators(),
+        factor_set=method.ome_factor_set,
+        min_list_size=method.min_list_size,
+        periods=publication_periods(store.staging.root),
     )
     publication = publish(
         store.warehouse_path,

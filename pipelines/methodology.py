@@ -7,6 +7,7 @@ import csv
 
 from pipelines.comparators import Comparator
 from pipelines.config import REFERENCE_DIR
+from pipelines.periods import Period
 
 _FILTER_TEXT = {
     "in_scope": "in-scope opioid analgesics (all routes)",
@@ -27,8 +28,50 @@ def _describe(measure: str, filters: tuple[str, ...]) -> str:
     return what + (" of " + "; ".join(_FILTER_TEXT[f] for f in filters) if filters else "")
 
 
+def _factor_version(factor_set: str) -> str:
+    with open(REFERENCE_DIR / "ome_factors.csv", newline="") as fh:
+        versions = {r["version"] for r in csv.DictReader(fh) if r["factor_set"] == factor_set}
+    return ", ".join(sorted(versions)) or "unknown"
+
+
+def _period_lines(
+    periods: list[Period], comparators: list[Comparator], factor_set: str
+) -> list[str]:
+    thresholds = sorted(
+        {v.high_dose_threshold_mg for c in comparators for v in c.variants} - {None}  # type: ignore[arg-type]
+    )
+    threshold_text = " and ".join(f"{t:g}" for t in thresholds) + " mg OME/day"
+    version = _factor_version(factor_set)
+    lines = [
+        "## Data by period",
+        "",
+        "Where each month's numbers come from. The English Prescribing Dataset has two",
+        "datasets (the earlier one, 2014-01 to 2025-06, and the SNOMED one from 2020-11);",
+        "months in both are taken from the SNOMED dataset. The OME factor set and the",
+        "high-dose thresholds are the same for every month of a publication, so a trend over",
+        "years is computed one way throughout (docs/eras.md).",
+        "",
+        "| months | EPD dataset | header layout | adults (18+) from | OME factor set | high-dose thresholds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in periods:
+        lines.append(
+            f"| {p.months} | `{p.dataset}` | {p.layout} | {p.adults_from} "
+            f"| `{factor_set}` ({version}) | {threshold_text} |"
+        )
+    if not periods:
+        lines.append(
+            f"| (no months staged) | | | | `{factor_set}` ({version}) | {threshold_text} |"
+        )
+    return [*lines, ""]
+
+
 def methodology_markdown(
-    comparators: list[Comparator], *, factor_set: str, min_list_size: int
+    comparators: list[Comparator],
+    *,
+    factor_set: str,
+    min_list_size: int,
+    periods: list[Period] | None = None,
 ) -> str:
     lines = [
         "# Opioid prescribing comparators: methodology",
@@ -47,6 +90,9 @@ def methodology_markdown(
         "buccal, sublingual, nasal and rectal products, which are mostly palliative. Items are",
         "not patients, and these comparators are not for clinical decisions about individuals.",
         "",
+    ]
+    lines += _period_lines(periods or [], comparators, factor_set)
+    lines += [
         "## Comparators",
         "",
     ]

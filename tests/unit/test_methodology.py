@@ -30,3 +30,35 @@ def test_another_factor_set_is_named():
     page = methodology_markdown(load_comparators(), factor_set="us_cms", min_list_size=500)
     assert "Factor set in use: `us_cms`" in page
     assert "| codeine | oral | 0.15 |" in page
+
+
+def test_page_states_dataset_factor_set_and_thresholds_per_period(tmp_path):
+    import json
+
+    from pipelines.periods import publication_periods
+
+    staged = {
+        "2014-01": ("english-prescribing-data-epd", "legacy", "five-year bands"),
+        "2014-02": ("english-prescribing-data-epd", "legacy", "five-year bands"),
+        "2020-10": ("english-prescribing-data-epd", "legacy", "single years"),
+        "2020-11": ("english-prescribing-dataset-epd-with-snomed-code", "legacy", "single years"),
+    }
+    for month, (dataset, layout, adults) in staged.items():
+        for sub, body in (
+            ("epd", {"dataset": dataset, "layout": layout}),
+            ("list_sizes", {"adults_from": adults}),
+        ):
+            path = tmp_path / sub / f"{month}.provenance.json"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(body))
+    periods = publication_periods(tmp_path)
+    assert [p.months for p in periods] == ["2014-01 to 2014-02", "2020-10", "2020-11"]
+    page = methodology_markdown(
+        load_comparators(), factor_set="uk_pre_2020", min_list_size=1000, periods=periods
+    )
+    assert (
+        "| 2014-01 to 2014-02 | `english-prescribing-data-epd` | legacy | five-year bands "
+        "| `uk_pre_2020` (" in page
+    )
+    assert "| 2020-11 | `english-prescribing-dataset-epd-with-snomed-code` |" in page
+    assert page.count("90 and 120 mg OME/day") == 3

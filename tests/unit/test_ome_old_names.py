@@ -232,3 +232,20 @@ def test_real_old_style_generic_names_resolve(uk):
         ):
             bad.append(f"{code} {name!r}: {r.note}")
     assert 1 - len(bad) / len(rows) >= MIN_SHARE, bad
+
+
+def test_a_product_is_one_series_either_side_of_a_bnf_code_change():
+    """Tapentadol 100mg MR: 0407020AH... in December 2024, 0407020AG... from January 2025."""
+    from assets.reference import resolve_month
+
+    months = {
+        "2024-12": ("0407020AHAAADAD", "Tapentadol_Tab 100mg M/R"),
+        "2025-01": ("0407020AGAAADAD", "Tapentadol 100mg modified-release tablets"),
+    }
+    rows = [
+        resolve_month(pl.DataFrame({"bnf_code": [c], "bnf_name": [n]}), "uk").row(0, named=True)
+        for c, n in months.values()
+    ]
+    assert {r["canonical_chemical_code"] for r in rows} == {"0407020AG"}
+    # 100 mg x 0.4 = 40 mg OME per tablet; twice daily: 80 mg a day, on both sides
+    assert [(r["ome_mg_per_unit"], r["likely_daily_ome_mg"]) for r in rows] == [(40.0, 80.0)] * 2

@@ -1,0 +1,57 @@
+"""Which source shapes each month of a publication came from, grouped into periods.
+
+Read from the staged provenance, so the methodology page says what was actually fetched:
+the EPD dataset and header layout of each month, and how its adult denominator was found.
+Consecutive months with the same answers form one period.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.sources.list_sizes import ADULTS_FROM_SINGLE_YEARS
+
+
+@dataclass(frozen=True)
+class Period:
+    first: str
+    last: str
+    dataset: str
+    layout: str
+    adults_from: str
+
+    @property
+    def months(self) -> str:
+        return self.first if self.first == self.last else f"{self.first} to {self.last}"
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def publication_periods(staging_root: Path, months: list[str] | None = None) -> list[Period]:
+    """Periods over the staged months (or only ``months``, as ``YYYY-MM``), oldest first."""
+    epd_dir, list_dir = Path(staging_root) / "epd", Path(staging_root) / "list_sizes"
+    staged = sorted(p.name.split(".")[0] for p in epd_dir.glob("*.provenance.json"))
+    if months is not None:
+        staged = [m for m in staged if m in set(months)]
+    periods: list[Period] = []
+    for month in staged:
+        epd = _read(epd_dir / f"{month}.provenance.json")
+        lists = _read(list_dir / f"{month}.provenance.json")
+        key = (
+            str(epd.get("dataset", "unknown")),
+            str(epd.get("layout", "unknown")),
+            str(lists.get("adults_from", ADULTS_FROM_SINGLE_YEARS if lists else "not staged")),
+        )
+        last = periods[-1] if periods else None
+        if last and (last.dataset, last.layout, last.adults_from) == key:
+            periods[-1] = Period(last.first, month, *key)
+        else:
+            periods.append(Period(month, month, *key))
+    return periods
