@@ -72,7 +72,7 @@ class _RolledBack(Exception):
 @asset(
     partitions_def=monthly_partitions,
     group_name="comparators",
-    check_specs=COMPARATOR_SUITE.check_specs(),
+    check_specs=COMPARATOR_SUITE.check_specs(monthly_partitions),
     kinds={"duckdb", "sql"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,

@@ -38,7 +38,7 @@ ORGANISATION_SUITE = load_suite("practice_organisations")
     group_name="ingest",
     kinds={"python", "parquet"},
     owners=OWNERS,
-    check_specs=EPD_SUITE.check_specs(),
+    check_specs=EPD_SUITE.check_specs(monthly_partitions),
     description=(
         "One month of English Prescribing Dataset rows for BNF section 4.7 (analgesics), "
         "aggregated to practice x presentation, from the NHSBSA portal. Both EPD header "
@@ -137,7 +137,7 @@ def _epd_metadata(prov: dict, *, skipped: bool, frame: pl.DataFrame | None) -> d
     group_name="ingest",
     kinds={"python", "parquet"},
     owners=OWNERS,
-    check_specs=LIST_SIZE_SUITE.check_specs(),
+    check_specs=LIST_SIZE_SUITE.check_specs(monthly_partitions),
     deps=[AssetKey("epd_opioid_rows"), AssetKey("practice_organisations")],
     description=(
         "Registered patients per GP practice as at the 1st of the month (NHS England, "

@@ -58,7 +58,7 @@ PRESENTATION_SUITE = load_suite("opioid_presentations")
     kinds={"python", "parquet"},
     owners=OWNERS,
     deps=[AssetKey("epd_opioid_rows")],
-    check_specs=PRESENTATION_SUITE.check_specs(),
+    check_specs=PRESENTATION_SUITE.check_specs(monthly_partitions),
     description=(
         "The OME reference for every BNF 4.7 presentation prescribed in the month: "
         "substance, route, form, opioid mg per unit, OME factor and its source, OME per "

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    PartitionsDefinition,
+)
+from dagster._utils.warnings import PreviewWarning
 
 from pipelines.config import EXPECTATIONS_DIR
 
@@ -50,14 +58,27 @@ class Suite:
     asset: str
     expectations: tuple[Expectation, ...]
 
-    def check_specs(self) -> list[AssetCheckSpec]:
-        """One Dagster check per expectation; critical ones block downstream assets."""
+    def check_specs(
+        self, partitions_def: PartitionsDefinition | None = None
+    ) -> list[AssetCheckSpec]:
+        """One Dagster check per expectation; critical ones block downstream assets.
+
+        A partitioned asset's checks take its partitions, so each result is attached to
+        the partition it judged (the UI shows a check's status per month). Dagster 1.13
+        marks partitioned checks as a preview; the warning says nothing a user can act on.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PreviewWarning)
+            return self._check_specs(partitions_def)
+
+    def _check_specs(self, partitions_def: PartitionsDefinition | None) -> list[AssetCheckSpec]:
         return [
             AssetCheckSpec(
                 name=e.check,
                 asset=self.asset,
                 blocking=e.severity == "critical",
                 description=f"[{e.severity}] {e.description}",
+                partitions_def=partitions_def,
             )
             for e in self.expectations
         ]
