@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format ui bench bench-small bench-stats clean
+.PHONY: install demo test test-unit lint format ui bench bench-small bench-stats clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,10 +24,18 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/opioids demo
 
+# The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
+PYTEST_WORKERS ?= 3
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+
+# The fast loop while developing: lint and the unit tests.
+test-unit: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -n 2 --dist loadgroup tests/unit
 
 lint: install
 	$(VENV)/bin/ruff check .

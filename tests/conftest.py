@@ -48,3 +48,15 @@ def outputs_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
     finally:
         mp.undo()
     return settings.extract_path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), keep each module's tests on one worker so
+    module-scoped fixtures (a refresh, a portal) are built once, and put every test that
+    reads the shared published extract in one group so it is built once too."""
+    for item in items:
+        if "outputs_extract" in getattr(item, "fixturenames", ()):
+            group = "outputs_extract"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
