@@ -20,7 +20,7 @@ from pipelines.quality import comparator_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.statistics import compute_statistics
 from pipelines.validation import load_suite
-from pipelines.warehouse import WAREHOUSE_POOL, connect, query_frame, run, run_each, transaction
+from pipelines.warehouse import WAREHOUSE_POOL, query_frame, run, run_each, transaction
 
 
 def load_definitions(con) -> pl.DataFrame:
@@ -93,7 +93,7 @@ def practice_opioid_comparators(
     context: AssetExecutionContext, store: StoreResource
 ) -> MaterializeResult:
     month = partition_month(context.partition_key)
-    with connect(store.warehouse_path) as con:
+    with store.warehouse() as con:
         try:
             with transaction(con):
                 load_definitions(con)
@@ -129,20 +129,31 @@ def practice_opioid_comparators(
 
 @asset(
     group_name="comparators",
-    kinds={"duckdb", "polars"},
+    kinds={"duckdb", "sql"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     deps=[AssetKey("practice_opioid_comparators")],
     description=(
-        "All months together: 1-, 3- and 12-month values (sums of numerators over sums of "
-        "denominators), roll-ups to PCN, sub-ICB location, ICB, region and England, national "
-        "deciles, percentile ranks, funnel limits (plain and over-dispersed), change against "
-        "12 months earlier and SPC signals."
+        "All months together, in DuckDB SQL (sql/statistics/): 1-, 3- and 12-month values "
+        "(sums of numerators over sums of denominators), roll-ups to PCN, sub-ICB location, "
+        "ICB, region and England, national deciles, percentile ranks, funnel limits (plain "
+        "and over-dispersed), change against 12 months earlier and SPC signals. Incremental: "
+        "only the cross-sections and series that changed months affect are recomputed."
     ),
 )
 def comparator_statistics(
     context: AssetExecutionContext, store: StoreResource, method: MethodResource
 ) -> MaterializeResult:
-    with connect(store.warehouse_path) as con, transaction(con):
+    with store.warehouse() as con, transaction(con):
         counts = compute_statistics(con, min_list_size=method.min_list_size)
-    return MaterializeResult(metadata={k: MetadataValue.int(v) for k, v in counts.items()})
+    rebuilt = bool(counts.pop("rebuilt"))
+    context.log.info(
+        f"statistics {'rebuilt in full' if rebuilt else 'refreshed'}: "
+        f"{counts['months_recomputed']} month(s) recomputed"
+    )
+    return MaterializeResult(
+        metadata={
+            "refresh": MetadataValue.text("full rebuild" if rebuilt else "incremental"),
+            **{k: MetadataValue.int(v) for k, v in counts.items()},
+        }
+    )

@@ -26,7 +26,7 @@ from pipelines.sources import list_sizes as ls
 from pipelines.sources.ods import GP_PRACTICE_SETTING, fetch_epraccur
 from pipelines.staging import write_json, write_parquet
 from pipelines.validation import load_suite
-from pipelines.warehouse import WAREHOUSE_POOL, connect, run, transaction
+from pipelines.warehouse import WAREHOUSE_POOL, run, transaction
 
 EPD_SUITE = load_suite("epd_opioid_rows")
 LIST_SIZE_SUITE = load_suite("practice_list_sizes")
@@ -237,7 +237,7 @@ def practice_organisations(
         return verdict.rejected
     path = store.staging.organisations_path()
     checksum = write_parquet(frame, path)
-    with connect(store.warehouse_path) as con, transaction(con):
+    with store.warehouse() as con, transaction(con):
         con.register("organisations_frame", frame.to_arrow())
         run(con, "warehouse/replace_organisations")
         run(con, "warehouse/insert_organisations")

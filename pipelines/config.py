@@ -37,6 +37,11 @@ def setting(default: Any, env: str, doc: str, **extra: Any) -> Any:
     return field(default=default, metadata=metadata)
 
 
+def duckdb_temp_dir(data_dir: Path, configured: str = "") -> Path:
+    """Where DuckDB spills: the configured directory, else ``<data_dir>/duckdb_tmp``."""
+    return Path(configured) if configured else Path(data_dir) / "duckdb_tmp"
+
+
 @dataclass(frozen=True)
 class Settings:
     """One run's configuration: sources, data directory, method choices and thresholds."""
@@ -102,6 +107,21 @@ class Settings:
         "OPIOIDS_MAX_UNRESOLVED_SHARE",
         "share of items unresolved products may carry (critical check)",
     )
+    duckdb_memory_limit: str = setting(
+        "1GB",
+        "OPIOIDS_DUCKDB_MEMORY_LIMIT",
+        "DuckDB memory limit for warehouse work (e.g. 1GB); beyond it DuckDB spills to disk",
+    )
+    duckdb_temp_directory: str = setting(
+        "",
+        "OPIOIDS_DUCKDB_TEMP_DIRECTORY",
+        "where DuckDB spills beyond its memory limit (empty: <data dir>/duckdb_tmp)",
+        display_default="<data dir>/duckdb_tmp",
+    )
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        return duckdb_temp_dir(self.data_dir, self.duckdb_temp_directory)
 
     @property
     def staging_dir(self) -> Path:

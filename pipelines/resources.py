@@ -8,14 +8,17 @@ same way, and a data engineer can still override any of them per run in the laun
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+import duckdb
 from dagster import ConfigurableResource
 
-from pipelines.config import Settings
+from pipelines.config import Settings, duckdb_temp_dir
 from pipelines.http import HttpClient
 from pipelines.sources.ckan import CkanClient
 from pipelines.staging import StagingArea
+from pipelines.warehouse import connect
 
 
 class SourcesResource(ConfigurableResource):
@@ -44,6 +47,8 @@ class StoreResource(ConfigurableResource):
     """The data directory: staged files, the warehouse and the published extract."""
 
     data_dir: str
+    duckdb_memory_limit: str = Settings.duckdb_memory_limit
+    duckdb_temp_directory: str = Settings.duckdb_temp_directory
 
     @property
     def root(self) -> Path:
@@ -60,6 +65,14 @@ class StoreResource(ConfigurableResource):
     @property
     def published_dir(self) -> Path:
         return self.root / "published"
+
+    def warehouse(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A writable warehouse connection within the configured DuckDB memory bounds."""
+        return connect(
+            self.warehouse_path,
+            memory_limit=self.duckdb_memory_limit,
+            temp_directory=duckdb_temp_dir(self.root, self.duckdb_temp_directory),
+        )
 
 
 class MethodResource(ConfigurableResource):
@@ -85,7 +98,11 @@ def build_resources(settings: Settings, **source_overrides: object) -> dict:
             http_max_attempts=s.http_max_attempts,
             **source_overrides,  # type: ignore[arg-type]
         ),
-        "store": StoreResource(data_dir=str(s.data_dir)),
+        "store": StoreResource(
+            data_dir=str(s.data_dir),
+            duckdb_memory_limit=s.duckdb_memory_limit,
+            duckdb_temp_directory=s.duckdb_temp_directory,
+        ),
         "method": MethodResource(
             ome_factor_set=s.ome_factor_set,
             min_list_size=s.min_list_size,

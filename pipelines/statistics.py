@@ -1,115 +1,205 @@
-"""Windows, roll-ups and statistics over every month in the warehouse.
+"""Windows, roll-ups and statistics over every month in the warehouse, in DuckDB SQL.
 
-SQL does the sums (windows and organisation roll-ups) where DuckDB is at its best; the
-statistics that need per-group percentiles, iteration over series or winsorising (funnel
-over-dispersion, SPC) run in :mod:`pipelines.stats` on Polars frames. The results go back
-into the warehouse as plain tables that the publication copies.
+Everything is computed by the statements in ``sql/statistics/`` (see
+``docs/adr/0001-statistics-in-sql.md`` for the definitions and why they live in SQL); this
+module only decides *what* to recompute and runs the statements in order, passing the
+method's parameters as bind parameters.
+
+Incremental refresh. Every statistic belongs either to one cross-section (a period and a
+month: ranks, deciles, the national rate, over-dispersion, funnel limits) or to one
+practice's monthly series (SPC). Each month's inputs have a fingerprint; a refresh
+compares them with the fingerprints the stored statistics were computed from, and for
+the months that were added, changed or removed rewrites only:
+
+* the cross-sections that contain such a month: its 1-month values, the 3- and 12-month
+  windows ending in the 2 and 11 months after it, and the cross-sections 12 months after
+  each of those (their change refers back to them);
+* the SPC of every practice series with a point in such a month.
+
+Anything that affects every month at once (organisations, comparator definitions, the
+parameters, these SQL files) changes a global fingerprint, and the statistics are then
+rebuilt in full, by the same statements over every month. The two paths therefore give
+identical rows (``tests/unit/test_statistics_incremental.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
 import duckdb
-import polars as pl
 
-from pipelines import stats
-from pipelines.warehouse import query_frame, run_script, run_template
+from pipelines.config import SQL_DIR
+from pipelines.warehouse import query_frame, run_template, sql, sql_body
 
-FUNNEL_POINTS = 60
+#: Two-sided normal quantiles for the 95% and 99.8% funnel limits.
+Z95: float = 1.959964
+Z998: float = 3.090232
+#: XmR scaling constant (3 / d2 with d2 = 1.128 for moving ranges of two points).
+XMR_CONSTANT: float = 2.66
+#: Winsorising percentiles of the over-dispersion z-scores (as fractions).
+WINSOR_LOWER: float = 0.10
+WINSOR_UPPER: float = 0.90
+#: Minimum non-null monthly points for a series to get SPC limits (one year).
+SPC_MIN_POINTS: int = 12
+RUN_LENGTH: int = 7
+TREND_POINTS: int = 7
+#: Deviations from the mean within this fraction of |mean| count as "on the mean".
+SIDE_TOLERANCE: float = 1e-9
+#: Points per funnel curve.
+FUNNEL_POINTS: int = 60
 
-
-def funnel_curves(practice_stats: pl.DataFrame) -> pl.DataFrame:
-    """Plain and over-dispersed funnel limits across the range of denominators, per month,
-    comparator and period, so a dashboard can draw the funnel without recomputing it."""
-    keys = ["month", "comparator_id", "variant", "denominator_type", "window"]
-    groups = (
-        practice_stats.filter(pl.col("eligible"))
-        .group_by(keys, maintain_order=True)
-        .agg(
-            pl.col("national_rate").first(),
-            pl.col("tau2").first(),
-            pl.col("kind").first(),
-            pl.col("scale").first(),
-            pl.col("denominator").min().alias("n_min"),
-            pl.col("denominator").max().alias("n_max"),
-        )
-        .filter(pl.col("national_rate").is_not_null() & (pl.col("n_min") > 0))
-    )
-    curves = [
-        stats.funnel_curve(
-            g["national_rate"], g["kind"], g["scale"], g["n_min"], g["n_max"],
-            points=FUNNEL_POINTS, tau2=g["tau2"],
-        ).with_columns(*[pl.lit(g[k]).alias(k) for k in keys])
-        for g in groups.iter_rows(named=True)
-    ]  # fmt: skip
-    if not curves:
-        return pl.DataFrame()
-    out = pl.concat(curves, how="vertical")
-    return out.select(keys + [c for c in out.columns if c not in keys])
-
-
-STATISTICS_TABLES = (
+#: Statements run for the cross-sections in ``stat_target`` and the series in
+#: ``spc_target``, once ``cell_values`` holds their values.
+COMPUTE_STEPS: tuple[str, ...] = (
+    "statistics/insert_values",
+    "statistics/insert_groups",
+    "statistics/insert_deciles",
+    "statistics/delete_spc",
+    "statistics/spc_points",
+    "statistics/insert_spc",
+)
+#: The published shapes (views; the extract is built from them).
+PUBLISHED_VIEWS: tuple[str, ...] = (
     "practice_statistics",
     "national_deciles",
     "organisation_statistics",
     "organisation_deciles",
     "funnel_curves",
 )
-_KEY = ["org_level", "org_code", "month", "comparator_id", "variant", "denominator_type", "window"]
+#: Tables earlier versions stored under the published names, and their input table.
+_LEGACY_TABLES: tuple[str, ...] = (*PUBLISHED_VIEWS, "comparator_values")
+
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
-def statistics_for_key(values: pl.DataFrame, *, min_list_size: int) -> dict[str, pl.DataFrame]:
-    """Every statistic for one comparator, variant and denominator (all periods)."""
-    practices = values.filter(pl.col("org_level") == "practice")
-    organisations = values.filter(pl.col("org_level") != "practice")
-    practice_stats = stats.practice_statistics(practices, min_list_size=min_list_size)
-    # Ranks and change for PCN, sub-ICB and ICB; regions and England keep their values
-    # (there are too few of them to rank), so every level is published.
-    ranked = stats.organisation_statistics(organisations)
-    org_stats = organisations.join(
-        ranked.select(_KEY + [c for c in ranked.columns if c not in organisations.columns]),
-        on=_KEY,
-        how="left",
-    )
-    tables = {
-        "practice_statistics": practice_stats,
-        "national_deciles": stats.national_deciles(practices, min_list_size=min_list_size),
-        "organisation_statistics": org_stats,
-        "organisation_deciles": stats.organisation_deciles(organisations),
-        "funnel_curves": funnel_curves(practice_stats),
-    }
+def method_parameters(*, min_list_size: int, spc_min_points: int = SPC_MIN_POINTS) -> dict:
+    """Every bind parameter the statistics statements use."""
     return {
-        name: frame.rename({"window": "period"}) for name, frame in tables.items() if frame.width
+        "min_list_size": min_list_size,
+        "min_points": spc_min_points,
+        "z95": Z95,
+        "z998": Z998,
+        "xmr_constant": XMR_CONSTANT,
+        "winsor_lower": WINSOR_LOWER,
+        "winsor_upper": WINSOR_UPPER,
+        "run_length": RUN_LENGTH,
+        "trend_points": TREND_POINTS,
+        "side_tolerance": SIDE_TOLERANCE,
+        "funnel_points": FUNNEL_POINTS,
     }
 
 
-def compute_statistics(con: duckdb.DuckDBPyConnection, *, min_list_size: int) -> dict[str, int]:
-    """Rebuild ``comparator_values`` and the statistics tables; return row counts.
+def execute(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> None:
+    """Run every statement of ``sql/<name>.sql``, each with the parameters it names."""
+    for statement in sql_body(name).split(";\n"):
+        if not statement.strip(" ;\n"):
+            continue
+        used = {key: params[key] for key in set(_PARAMETER.findall(statement))}
+        con.execute(statement, used or None)
 
-    Statistics are computed one comparator key (comparator, variant, denominator) at a
-    time: every statistic is defined within a key, so the result is the same as computing
-    them together, and memory holds one key's values rather than all of them (at national
-    scale, tens of millions of rows).
-    """
-    run_script(con, "warehouse/comparator_values")
-    keys = query_frame(con, "warehouse/comparator_keys")
-    counts = dict.fromkeys(STATISTICS_TABLES, 0)
-    created: set[str] = set()
-    months = 0
-    for key in keys.iter_rows(named=True):
-        values = query_frame(con, "warehouse/select_comparator_values", key).rename(
-            {"period": "window"}
-        )
-        months = max(months, values.get_column("month").n_unique())
-        for name, frame in statistics_for_key(values, min_list_size=min_list_size).items():
-            con.register("stats_frame", frame.to_arrow())
-            statement = (
-                "warehouse/append_statistics" if name in created else "warehouse/store_statistics"
+
+def _drop_legacy_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop tables an earlier version kept where the published views now live."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name IN ?",
+            [list(_LEGACY_TABLES)],
+        ).fetchall()
+    }
+    for table in _LEGACY_TABLES:
+        if table in present:
+            run_template(
+                con, "statistics/drop_legacy_table", {"table": table}, {"table": _LEGACY_TABLES}
             )
-            run_template(con, statement, {"table": name}, {"table": STATISTICS_TABLES})
-            con.unregister("stats_frame")
-            created.add(name)
-            counts[name] += frame.height
-    missing = set(STATISTICS_TABLES) - created
-    if missing:
-        raise RuntimeError(f"no statistics rows for {sorted(missing)}: is the warehouse empty?")
-    return {"comparator_keys": keys.height, "months": months, **counts}
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> str:
+    """Global inputs, parameters, the SQL of this stage and the DuckDB version, hashed."""
+    inputs = con.execute(sql("statistics/input_fingerprint")).fetchall()[0][0]
+    digest = hashlib.sha256()
+    digest.update(duckdb.__version__.encode())
+    digest.update(repr(sorted(params.items())).encode())
+    for path in sorted((SQL_DIR / "statistics").glob("*.sql")):
+        digest.update(path.read_bytes())
+    return f"{inputs}:{digest.hexdigest()}"
+
+
+def _months(con: duckdb.DuckDBPyConnection, statement: str) -> list[date]:
+    return [row[0] for row in con.execute(statement).fetchall()]
+
+
+def _set_changed(con: duckdb.DuckDBPyConnection, months: Iterable[date]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE stat_changed (month DATE)")
+    con.executemany("INSERT INTO stat_changed VALUES (?)", [[m] for m in months])
+
+
+def compute_cells(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    """Store the statistics of the cross-sections in ``stat_target`` and the series in
+    ``spc_target`` from the values in ``cell_values`` (all temporary tables)."""
+    for step in COMPUTE_STEPS:
+        execute(con, step, params)
+    execute(con, "statistics/views", params)
+
+
+def compute_statistics(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    min_list_size: int,
+    spc_min_points: int = SPC_MIN_POINTS,
+    full: bool = False,
+) -> dict[str, int]:
+    """Bring the statistics up to date with the warehouse; return what was done.
+
+    Recomputes only what changed months affect, or everything when ``full`` is set or a
+    global input changed. Runs inside the caller's transaction, if any.
+    """
+    params = method_parameters(min_list_size=min_list_size, spc_min_points=spc_min_points)
+    execute(con, "statistics/schema", params)
+    _drop_legacy_tables(con)
+    fingerprint = _fingerprint(con, params)
+    stored = con.execute("SELECT max(fingerprint) FROM stat_state").fetchall()[0][0]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stat_current_months AS "
+        + sql("statistics/month_fingerprints")
+    )
+    rebuild = full or stored != fingerprint
+    if rebuild:
+        for step in ("statistics/reset", "statistics/keys", "statistics/orgs", "statistics/method"):
+            execute(con, step, params)
+        changed = _months(con, "SELECT month FROM stat_current_months ORDER BY month")
+    else:
+        execute(con, "statistics/add_practices", params)
+        changed = _months(
+            con,
+            "SELECT month FROM stat_current_months FULL JOIN stat_months USING (month) "
+            "WHERE stat_current_months.fingerprint IS DISTINCT FROM stat_months.fingerprint "
+            "ORDER BY month",
+        )
+    if changed:
+        _set_changed(con, changed)
+        for step in (
+            "statistics/target_cells",
+            "statistics/cell_values",
+            "statistics/spc_target",
+            "statistics/delete_cells",
+        ):
+            execute(con, step, params)
+        compute_cells(con, params)
+        execute(con, "statistics/store_state", {**params, "fingerprint": fingerprint})
+    else:
+        execute(con, "statistics/views", params)
+    stored_rows = query_frame(con, "statistics/counts").row(0, named=True)
+    counts = {
+        "rebuilt": int(rebuild),
+        "months_recomputed": len(changed),
+        **{name: int(value or 0) for name, value in stored_rows.items()},
+    }
+    if not counts["practice_statistics"]:
+        raise RuntimeError("no practice statistics: the warehouse holds no comparator months")
+    return counts

@@ -102,9 +102,26 @@ def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse (its schema ensured when writable).
+
+    ``memory_limit`` and ``temp_directory`` (from settings: ``duckdb_memory_limit``,
+    ``duckdb_temp_dir``) bound DuckDB's memory: work beyond the limit spills to disk.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    config: dict[str, str] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         if not read_only:
             run_script(con, "warehouse/schema")

@@ -1,4 +1,5 @@
-"""The pure numpy helpers of ``pipelines.stats``, against independent computations.
+"""The reference (oracle) functions the SQL is tested against, against independent
+computations.
 
 Percentiles are checked against numpy's own ``method="linear"``, ranks against
 ``scipy.stats.rankdata``, and funnel / over-dispersion numbers are worked out by hand from
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from pipelines.stats import (
+from tests.oracles.stats_reference import (
     Z95,
     Z998,
     funnel_curve,

@@ -1,4 +1,4 @@
-"""XmR / SPC rules on hand-constructed series, and the frame version against the helper.
+"""XmR / SPC rules on hand-constructed series, and the SQL against the reference xmr.
 
 Each series below was designed on paper so that exactly one rule fires; the comments give
 the arithmetic (mean, mean moving range, limits) that makes it so.
@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.stats import RULES, practice_statistics, xmr
+from tests.oracles.stats_reference import RULES, xmr
+from tests.stats_sql import practice_statistics
 
 # 11 points alternating 9 / 13, then 30.
 # mean = (6 * 9 + 5 * 13 + 30) / 12 = 149 / 12 = 12.4167
