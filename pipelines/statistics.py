@@ -43,10 +43,9 @@ XMR_CONSTANT: float = 2.66
 #: Winsorising percentiles of the over-dispersion z-scores (as fractions).
 WINSOR_LOWER: float = 0.10
 WINSOR_UPPER: float = 0.90
-#: Minimum non-null monthly points for a series to get SPC limits (one year).
+#: Minimum non-null monthly points for a series to get SPC limits (one year). The run and
+#: trend lengths (7 points) are fixed in sql/statistics/spc_points.sql.
 SPC_MIN_POINTS: int = 12
-RUN_LENGTH: int = 7
-TREND_POINTS: int = 7
 #: Deviations from the mean within this fraction of |mean| count as "on the mean".
 SIDE_TOLERANCE: float = 1e-9
 #: Points per funnel curve.
@@ -86,8 +85,6 @@ def method_parameters(*, min_list_size: int, spc_min_points: int = SPC_MIN_POINT
         "xmr_constant": XMR_CONSTANT,
         "winsor_lower": WINSOR_LOWER,
         "winsor_upper": WINSOR_UPPER,
-        "run_length": RUN_LENGTH,
-        "trend_points": TREND_POINTS,
         "side_tolerance": SIDE_TOLERANCE,
         "funnel_points": FUNNEL_POINTS,
     }

@@ -6,14 +6,16 @@
 --   A deviation within $side_tolerance x |mean| of the mean counts as on the mean (so a
 --   flat series is not read as a run above it).
 -- * outside_limits: strictly above the upper or below the lower limit.
--- * run_of_7: in some $run_length consecutive points all strictly on one side of the mean.
--- * trend_of_7: in some $trend_points consecutive points each higher (or each lower) than
+-- * run_of_7: in some 7 consecutive points all strictly on one side of the mean.
+-- * trend_of_7: in some 7 consecutive points each higher (or each lower) than
 --   the one before; an unchanged value ends a trend.
 -- * two_of_three_near_limit: in some 3 consecutive points, at least 2 lie beyond 2/3 of
 --   the way from the mean to the same limit; those (2 or 3) points are flagged.
--- Every point of a pattern is flagged. Windows of "n consecutive points" are rolling
--- counts over the last n points, then a rolling "any" over the next n points flags every
--- point the pattern covers.
+-- Every point of a pattern is flagged. Patterns are read with fixed offsets along the
+-- series (LAG and LEAD): a run ends at a point when it and the 6 before it are on the
+-- same side, and a point is in a run when a run ends at it or at one of the 6 after it;
+-- trends and 2 of 3 near a limit likewise. The rule lengths are written out below (7
+-- points for runs and trends), as the offsets of LAG and LEAD must be constants.
 CREATE OR REPLACE TEMP TABLE spc_points AS
 WITH points AS (
   SELECT v.org_id, v.key_id, v.month, v.value AS y,
@@ -26,7 +28,6 @@ WITH points AS (
 ),
 sequenced AS (
   SELECT *,
-    row_number() OVER series AS rn,
     y - lag(y) OVER series AS step,
     count(*) OVER whole AS n_points,
     (sum(y::DECIMAL(38, 12)) OVER whole)::DOUBLE / count(*) OVER whole AS mean
@@ -37,63 +38,83 @@ sequenced AS (
 ),
 sided AS (
   SELECT *,
-    (sum(abs(step)::DECIMAL(38, 12)) OVER whole)::DOUBLE / (n_points - 1) AS mr_bar,
     CASE WHEN abs(y - mean) <= $side_tolerance * abs(mean) THEN 0 ELSE y - mean END AS deviation,
     coalesce(sign(step), 0) AS move
   FROM sequenced
-  WINDOW whole AS (PARTITION BY org_id, key_id)
 ),
-counted AS (
+patterns AS (
   SELECT *,
-    $xmr_constant * mr_bar AS half,
-    sum((deviation > 0)::INTEGER) OVER last_run = $run_length
-      OR sum((deviation < 0)::INTEGER) OVER last_run = $run_length AS run_ends,
-    sum((move > 0)::INTEGER) OVER last_trend = $trend_points - 1 AS rise_ends,
-    sum((move < 0)::INTEGER) OVER last_trend = $trend_points - 1 AS fall_ends
+    (sum(abs(step)::DECIMAL(38, 12)) OVER whole)::DOUBLE / (n_points - 1) AS mr_bar,
+    -- this point and the 6 before it strictly on one side of the mean
+    sign(deviation) <> 0
+      AND sign(deviation) = lag(sign(deviation), 1) OVER series
+      AND sign(deviation) = lag(sign(deviation), 2) OVER series
+      AND sign(deviation) = lag(sign(deviation), 3) OVER series
+      AND sign(deviation) = lag(sign(deviation), 4) OVER series
+      AND sign(deviation) = lag(sign(deviation), 5) OVER series
+      AND sign(deviation) = lag(sign(deviation), 6) OVER series AS run_ends,
+    -- the 6 moves into this point and the 5 points before it all in one direction
+    move <> 0
+      AND move = lag(move, 1) OVER series AND move = lag(move, 2) OVER series
+      AND move = lag(move, 3) OVER series AND move = lag(move, 4) OVER series
+      AND move = lag(move, 5) OVER series AS trend_ends
   FROM sided
-  WINDOW
-    last_run AS (PARTITION BY org_id, key_id ORDER BY month
-                 ROWS BETWEEN $run_length - 1 PRECEDING AND CURRENT ROW),
-    last_trend AS (PARTITION BY org_id, key_id ORDER BY month
-                   ROWS BETWEEN $trend_points - 2 PRECEDING AND CURRENT ROW)
+  WINDOW series AS (PARTITION BY org_id, key_id ORDER BY month),
+    whole AS (PARTITION BY org_id, key_id)
 ),
 near AS (
   SELECT *,
-    deviation > 2.0 / 3.0 * half AS near_high,
-    deviation < -2.0 / 3.0 * half AS near_low,
-    bool_or(run_ends) OVER next_run AS in_run,
-    bool_or(rise_ends OR fall_ends) OVER next_trend AS in_trend,
-    -- The trend a point belongs to through its own move (the earlier one, when a point
-    -- ends one trend and starts another), else the one its next move starts.
-    CASE WHEN bool_or(rise_ends) OVER next_moves AND move > 0 THEN 1
-         WHEN bool_or(fall_ends) OVER next_moves AND move < 0 THEN -1
-         ELSE lead(move) OVER series END AS trend_move
-  FROM counted
-  WINDOW
-    series AS (PARTITION BY org_id, key_id ORDER BY month),
-    next_run AS (PARTITION BY org_id, key_id ORDER BY month
-                 ROWS BETWEEN CURRENT ROW AND $run_length - 1 FOLLOWING),
-    next_trend AS (PARTITION BY org_id, key_id ORDER BY month
-                   ROWS BETWEEN CURRENT ROW AND $trend_points - 1 FOLLOWING),
-    next_moves AS (PARTITION BY org_id, key_id ORDER BY month
-                   ROWS BETWEEN CURRENT ROW AND $trend_points - 2 FOLLOWING)
-),
-windowed AS (
-  SELECT *,
-    rn >= 3 AND sum(near_high::INTEGER) OVER last_three >= 2 AS high_window,
-    rn >= 3 AND sum(near_low::INTEGER) OVER last_three >= 2 AS low_window
-  FROM near
-  WINDOW last_three AS (PARTITION BY org_id, key_id ORDER BY month
-                        ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+    $xmr_constant * mr_bar AS half,
+    deviation > 2.0 / 3.0 * ($xmr_constant * mr_bar) AS near_high,
+    deviation < -2.0 / 3.0 * ($xmr_constant * mr_bar) AS near_low,
+    coalesce(trend_ends, false) AS trend_end
+  FROM patterns
 ),
 flagged AS (
   SELECT *,
     deviation > half OR deviation < -half AS outside_limits,
-    (near_high AND bool_or(high_window) OVER next_three)
-      OR (near_low AND bool_or(low_window) OVER next_three) AS two_of_three
-  FROM windowed
-  WINDOW next_three AS (PARTITION BY org_id, key_id ORDER BY month
-                        ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING)
+    coalesce(run_ends, false)
+      OR coalesce(lead(run_ends, 1) OVER series, false)
+      OR coalesce(lead(run_ends, 2) OVER series, false)
+      OR coalesce(lead(run_ends, 3) OVER series, false)
+      OR coalesce(lead(run_ends, 4) OVER series, false)
+      OR coalesce(lead(run_ends, 5) OVER series, false)
+      OR coalesce(lead(run_ends, 6) OVER series, false) AS in_run,
+    -- a trend of 6 moves ending at one of the next 6 points covers this one; through its
+    -- own move when the trend ends here or within the next 5 points
+    trend_end
+      OR coalesce(lead(trend_end, 1) OVER series, false)
+      OR coalesce(lead(trend_end, 2) OVER series, false)
+      OR coalesce(lead(trend_end, 3) OVER series, false)
+      OR coalesce(lead(trend_end, 4) OVER series, false)
+      OR coalesce(lead(trend_end, 5) OVER series, false) AS trend_by_own_move,
+    coalesce(lead(trend_end, 6) OVER series, false) AS trend_by_next_move,
+    lead(move) OVER series AS next_move,
+    -- 2 of 3 beyond two-thirds on one side: the windows ending here, at the next point or
+    -- at the one after (each must lie within the series), with this point one of the two.
+    (near_high AND (
+      (lag(near_high, 2) OVER series IS NOT NULL
+        AND (lag(near_high, 1) OVER series OR lag(near_high, 2) OVER series))
+      OR (lag(near_high, 1) OVER series IS NOT NULL AND lead(near_high, 1) OVER series IS NOT NULL
+        AND (lag(near_high, 1) OVER series OR lead(near_high, 1) OVER series))
+      OR (lead(near_high, 2) OVER series IS NOT NULL
+        AND (lead(near_high, 1) OVER series OR lead(near_high, 2) OVER series))))
+    OR (near_low AND (
+      (lag(near_low, 2) OVER series IS NOT NULL
+        AND (lag(near_low, 1) OVER series OR lag(near_low, 2) OVER series))
+      OR (lag(near_low, 1) OVER series IS NOT NULL AND lead(near_low, 1) OVER series IS NOT NULL
+        AND (lag(near_low, 1) OVER series OR lead(near_low, 1) OVER series))
+      OR (lead(near_low, 2) OVER series IS NOT NULL
+        AND (lead(near_low, 1) OVER series OR lead(near_low, 2) OVER series)))) AS two_of_three
+  FROM near
+  WINDOW series AS (PARTITION BY org_id, key_id ORDER BY month)
+),
+classified AS (
+  SELECT *,
+    trend_by_own_move OR trend_by_next_move AS in_trend,
+    CASE WHEN trend_by_own_move THEN move WHEN trend_by_next_move THEN next_move ELSE 0 END
+      AS trend_move
+  FROM flagged
 )
 SELECT org_id, key_id, month, n_points, mean, mean + half AS ucl, mean - half AS lcl,
   concat_ws(',',
@@ -104,9 +125,8 @@ SELECT org_id, key_id, month, n_points, mean, mean + half AS ucl, mean - half AS
   CASE
     WHEN NOT (outside_limits OR in_run OR in_trend OR two_of_three) THEN 'common_cause'
     WHEN better = 0 THEN 'neither'
-    WHEN (CASE WHEN deviation <> 0 THEN sign(deviation)
-               WHEN in_trend THEN coalesce(trend_move, 0) ELSE 0 END) * better > 0
+    WHEN (CASE WHEN deviation <> 0 THEN sign(deviation) ELSE trend_move END) * better > 0
       THEN 'improvement'
     ELSE 'concern'
   END AS signal
-FROM flagged
+FROM classified
