@@ -1,9 +1,9 @@
 """Windows, roll-ups and statistics over every month in the warehouse, in DuckDB SQL.
 
-Everything is computed by the statements in ``sql/statistics/`` (see
-``docs/adr/0001-statistics-in-sql.md`` for the definitions and why they live in SQL); this
-module only decides *what* to recompute and runs the statements in order, passing the
-method's parameters as bind parameters.
+Everything is computed by the statements in ``sql/statistics/`` (the definitions, and why
+they live in SQL: ``docs/adr/0013-statistics-in-duckdb-sql-incremental-by-month.md``);
+this module only decides *what* to recompute and runs the statements in order, passing
+the method's parameters as bind parameters.
 
 Incremental refresh. Every statistic belongs either to one cross-section (a period and a
 month: ranks, deciles, the national rate, over-dispersion, funnel limits) or to one
