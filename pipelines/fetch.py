@@ -126,6 +126,7 @@ def stage_month(
         "month": f"{resource.month:%Y-%m}",
         "route": fetched.route,
         "layout": fetched.layout.name,
+        "organisation_column": fetched.layout.columns.get("icb_code"),
         "unknown_columns": list(fetched.layout.unknown),
         "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "staged_schema": staged_schema_fingerprint(),

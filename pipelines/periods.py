@@ -34,6 +34,13 @@ def _read(path: Path) -> dict:
         return {}
 
 
+def _follows(previous: str, month: str) -> bool:
+    """True when ``month`` is the month after ``previous`` (both ``YYYY-MM``)."""
+    year, mon = int(previous[:4]), int(previous[5:])
+    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return month == f"{year:04d}-{mon:02d}"
+
+
 def publication_periods(staging_root: Path, months: list[str] | None = None) -> list[Period]:
     """Periods over the staged months (or only ``months``, as ``YYYY-MM``), oldest first."""
     epd_dir, list_dir = Path(staging_root) / "epd", Path(staging_root) / "list_sizes"
@@ -46,11 +53,16 @@ def publication_periods(staging_root: Path, months: list[str] | None = None) -> 
         lists = _read(list_dir / f"{month}.provenance.json")
         key = (
             str(epd.get("dataset", "unknown")),
-            str(epd.get("layout", "unknown")),
+            str(epd.get("layout", "unknown"))
+            + (f" ({epd['organisation_column']})" if epd.get("organisation_column") else ""),
             str(lists.get("adults_from", ADULTS_FROM_SINGLE_YEARS if lists else "not staged")),
         )
         last = periods[-1] if periods else None
-        if last and (last.dataset, last.layout, last.adults_from) == key:
+        if (
+            last
+            and (last.dataset, last.layout, last.adults_from) == key
+            and _follows(last.last, month)
+        ):
             periods[-1] = Period(last.first, month, *key)
         else:
             periods.append(Period(month, month, *key))

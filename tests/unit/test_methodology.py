@@ -40,6 +40,7 @@ def test_page_states_dataset_factor_set_and_thresholds_per_period(tmp_path):
     staged = {
         "2014-01": ("english-prescribing-data-epd", "legacy", "five-year bands"),
         "2014-02": ("english-prescribing-data-epd", "legacy", "five-year bands"),
+        "2014-04": ("english-prescribing-data-epd", "legacy", "five-year bands"),  # a gap
         "2020-10": ("english-prescribing-data-epd", "legacy", "single years"),
         "2020-11": ("english-prescribing-dataset-epd-with-snomed-code", "legacy", "single years"),
     }
@@ -52,7 +53,7 @@ def test_page_states_dataset_factor_set_and_thresholds_per_period(tmp_path):
             path.parent.mkdir(exist_ok=True)
             path.write_text(json.dumps(body))
     periods = publication_periods(tmp_path)
-    assert [p.months for p in periods] == ["2014-01 to 2014-02", "2020-10", "2020-11"]
+    assert [p.months for p in periods] == ["2014-01 to 2014-02", "2014-04", "2020-10", "2020-11"]
     page = methodology_markdown(
         load_comparators(), factor_set="uk_pre_2020", min_list_size=1000, periods=periods
     )
@@ -61,4 +62,4 @@ def test_page_states_dataset_factor_set_and_thresholds_per_period(tmp_path):
         "| `uk_pre_2020` (" in page
     )
     assert "| 2020-11 | `english-prescribing-dataset-epd-with-snomed-code` |" in page
-    assert page.count("90 and 120 mg OME/day") == 3
+    assert page.count("90 and 120 mg OME/day") == 4
