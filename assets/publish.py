@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets.common import OWNERS, judge
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
-from pipelines.periods import publication_periods
+from pipelines.periods import factor_versions, publication_periods
 from pipelines.publish import publish
 from pipelines.quality import integrity_frame
 from pipelines.resources import MethodResource, StoreResource
@@ -37,11 +37,18 @@ def integrity_gate(con) -> list:
 def published_extract(
     context: AssetExecutionContext, store: StoreResource, method: MethodResource
 ) -> MaterializeResult:
+    periods = publication_periods(store.staging.root)
+    if len(factor_versions(periods)) > 1:
+        context.log.warning(
+            "months were resolved with different OME factor sets "
+            f"({', '.join(factor_versions(periods))}): the methodology page says so; re-run "
+            "them with one factor set to compute the trend one way"
+        )
     page = methodology_markdown(
         load_comparators(),
         factor_set=method.ome_factor_set,
         min_list_size=method.min_list_size,
-        periods=publication_periods(store.staging.root),
+        periods=periods,
     )
     publication = publish(
         store.warehouse_path,

@@ -7,7 +7,7 @@ import csv
 
 from pipelines.comparators import Comparator
 from pipelines.config import REFERENCE_DIR
-from pipelines.periods import Period
+from pipelines.periods import Period, factor_versions
 
 _FILTER_TEXT = {
     "in_scope": "in-scope opioid analgesics (all routes)",
@@ -55,10 +55,22 @@ def _period_lines(
         "|---|---|---|---|---|---|",
     ]
     for p in periods:
+        used = p.factor_version or version
         lines.append(
             f"| {p.months} | `{p.dataset}` | {p.layout} | {p.adults_from} "
-            f"| `{factor_set}` ({version}) | {threshold_text} |"
+            f"| `{factor_set}` ({used}) | {threshold_text} |"
+            if used == version
+            else f"| {p.months} | `{p.dataset}` | {p.layout} | {p.adults_from} "
+            f"| {used} | {threshold_text} |"
         )
+    mixed = factor_versions(periods)
+    if len(mixed) > 1:
+        lines += [
+            "",
+            f"**Warning: months were resolved with different OME factor sets ({', '.join(mixed)}),",
+            "so the trend is not computed one way throughout. Re-run those months with one",
+            "factor set (`OPIOIDS_OME_FACTOR_SET`) before comparing across periods.**",
+        ]
     if not periods:
         lines.append(
             f"| (no months staged) | | | | `{factor_set}` ({version}) | {threshold_text} |"

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.sources.list_sizes import ADULTS_FROM_SINGLE_YEARS
 
 
@@ -21,6 +23,7 @@ class Period:
     dataset: str
     layout: str
     adults_from: str
+    factor_version: str = ""
 
     @property
     def months(self) -> str:
@@ -41,9 +44,27 @@ def _follows(previous: str, month: str) -> bool:
     return month == f"{year:04d}-{mon:02d}"
 
 
+def _factor_version(path: Path) -> str:
+    """The OME factor set version a month's presentations were resolved with."""
+    try:
+        sources = pl.read_parquet(path, columns=["ome_factor_source"])
+    except (OSError, pl.exceptions.PolarsError):
+        return ""
+    versions = (
+        sources.get_column("ome_factor_source").drop_nulls().str.split(":").list.first().unique()
+    )
+    return ", ".join(sorted(versions.to_list()))
+
+
+def factor_versions(periods: list[Period]) -> list[str]:
+    """Every factor set version used in the periods: more than one means a mixed trend."""
+    return sorted({p.factor_version for p in periods if p.factor_version})
+
+
 def publication_periods(staging_root: Path, months: list[str] | None = None) -> list[Period]:
     """Periods over the staged months (or only ``months``, as ``YYYY-MM``), oldest first."""
-    epd_dir, list_dir = Path(staging_root) / "epd", Path(staging_root) / "list_sizes"
+    root = Path(staging_root)
+    epd_dir, list_dir = root / "epd", root / "list_sizes"
     staged = sorted(p.name.split(".")[0] for p in epd_dir.glob("*.provenance.json"))
     if months is not None:
         staged = [m for m in staged if m in set(months)]
@@ -56,11 +77,12 @@ def publication_periods(staging_root: Path, months: list[str] | None = None) -> 
             str(epd.get("layout", "unknown"))
             + (f" ({epd['organisation_column']})" if epd.get("organisation_column") else ""),
             str(lists.get("adults_from", ADULTS_FROM_SINGLE_YEARS if lists else "not staged")),
+            _factor_version(root / "presentations" / f"{month}.parquet"),
         )
         last = periods[-1] if periods else None
         if (
             last
-            and (last.dataset, last.layout, last.adults_from) == key
+            and (last.dataset, last.layout, last.adults_from, last.factor_version) == key
             and _follows(last.last, month)
         ):
             periods[-1] = Period(last.first, month, *key)

@@ -63,3 +63,33 @@ def test_page_states_dataset_factor_set_and_thresholds_per_period(tmp_path):
     )
     assert "| 2020-11 | `english-prescribing-dataset-epd-with-snomed-code` |" in page
     assert page.count("90 and 120 mg OME/day") == 4
+
+
+def test_months_resolved_with_different_factor_sets_are_called_out(tmp_path):
+    import json
+
+    import polars as pl
+
+    from pipelines.periods import publication_periods
+
+    for month, version in (("2020-01", "uk-pre-2020"), ("2020-02", "uk-2020-08")):
+        (tmp_path / "epd").mkdir(exist_ok=True)
+        (tmp_path / "presentations").mkdir(exist_ok=True)
+        (tmp_path / "epd" / f"{month}.provenance.json").write_text(
+            json.dumps({"dataset": "english-prescribing-data-epd", "layout": "legacy"})
+        )
+        pl.DataFrame({"ome_factor_source": [f"{version}: a source", None]}).write_parquet(
+            tmp_path / "presentations" / f"{month}.parquet"
+        )
+    periods = publication_periods(tmp_path)
+    assert [(p.months, p.factor_version) for p in periods] == [
+        ("2020-01", "uk-pre-2020"),
+        ("2020-02", "uk-2020-08"),
+    ]
+    page = methodology_markdown(
+        load_comparators(), factor_set="uk", min_list_size=1000, periods=periods
+    )
+    assert "different OME factor sets (uk-2020-08, uk-pre-2020)" in page
+    assert (
+        "| 2020-01 | `english-prescribing-data-epd` | legacy | not staged | uk-pre-2020 |" in page
+    )
