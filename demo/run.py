@@ -42,6 +42,7 @@ def run_demo(
     *,
     verbose: bool = False,
     months: list[date] | None = None,
+    publish: bool = True,
 ) -> Settings:
     """Refresh and publish every sample month (or ``months``); returns the settings the
     demo ran with.
@@ -67,7 +68,7 @@ def run_demo(
             + "\n"
         )
         months = months or months_between(SAMPLE_FIRST_MONTH, SAMPLE_LAST_MONTH)
-        refresh(settings, months, echo=echo, verbose=verbose)
+        refresh(settings, months, echo=echo, verbose=verbose, publish=publish)
     return settings
 
 

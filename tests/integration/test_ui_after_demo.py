@@ -74,7 +74,9 @@ def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path) -> None:
     env = dict(os.environ, OPIOIDS_DATA_DIR=str(data_dir))
     env.pop("DAGSTER_HOME", None)
     os.environ.pop("DAGSTER_HOME", None)
-    run_demo(Settings(data_dir=data_dir), echo=lambda _: None, months=[date(2025, 1, 1)])
+    # One month is enough to make the data directory a demo's (publishing is not needed).
+    demo = Settings(data_dir=data_dir)
+    run_demo(demo, echo=lambda _: None, months=[date(2025, 1, 1)], publish=False)
 
     port = _free_port()
     ui = subprocess.Popen(
@@ -88,7 +90,7 @@ def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
-        entries = _wait_for_location(url, time.monotonic() + 180)
+        entries = _wait_for_location(url, time.monotonic() + 300)
         assert [e["name"] for e in entries] == ["opioid_comparators"]
         assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
 
@@ -104,7 +106,7 @@ def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path) -> None:
         launched = _graphql(url, LAUNCH, {"params": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
-        status, deadline = None, time.monotonic() + 240
+        status, deadline = None, time.monotonic() + 600
         while time.monotonic() < deadline:
             status = _graphql(url, STATUS, {"runId": run_id})["runOrError"]["status"]
             if status in ("SUCCESS", "FAILURE", "CANCELED"):
