@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipelines.limits import Limits
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The first month of the English Prescribing Dataset (the earlier, retired dataset).
 EARLIEST_MONTH = "2014-01"
@@ -92,6 +94,42 @@ class Settings:
     http_max_attempts: int = setting(
         4, "OPIOIDS_HTTP_MAX_ATTEMPTS", "attempts per request before a source error"
     )
+    http_deadline_seconds: float = setting(
+        900.0,
+        "OPIOIDS_HTTP_DEADLINE",
+        "seconds a request may take in all (attempts, waits and body) before it fails",
+    )
+    download_deadline_seconds: float = setting(
+        4 * 3600.0,
+        "OPIOIDS_DOWNLOAD_DEADLINE",
+        "seconds a monthly bulk file download may take in all, resumes included",
+    )
+    allowed_hosts: str = setting(
+        "storage.googleapis.com",
+        "OPIOIDS_ALLOWED_HOSTS",
+        "hosts besides the three source URLs' that links may point to (comma-separated; "
+        "*.example.org allows subdomains); https only, except loopback",
+    )
+    max_in_memory_bytes: int = setting(
+        512 << 20,
+        "OPIOIDS_MAX_IN_MEMORY_BYTES",
+        "largest answer, page, shard or file read into memory (after inflating)",
+    )
+    max_download_bytes: int = setting(
+        20 << 30,
+        "OPIOIDS_MAX_DOWNLOAD_BYTES",
+        "largest monthly bulk file downloaded to disk (a national month is ~0.7 GB zipped)",
+    )
+    max_inflated_bytes: int = setting(
+        20 << 30,
+        "OPIOIDS_MAX_INFLATED_BYTES",
+        "largest monthly CSV inflated from a bulk zip (a national month is ~7 GB)",
+    )
+    max_compression_ratio: float = setting(
+        100.0,
+        "OPIOIDS_MAX_COMPRESSION_RATIO",
+        "largest inflated-to-compressed ratio accepted (CSV compresses ~10 times)",
+    )
     month_change_tolerance: float = setting(
         0.3,
         "OPIOIDS_MONTH_CHANGE_TOLERANCE",
@@ -147,6 +185,25 @@ class Settings:
     def dagster_home(self) -> Path:
         """``$DAGSTER_HOME`` when set (Dagster's own variable), else under the data directory."""
         return Path(os.environ.get("DAGSTER_HOME") or self.data_dir / "dagster_home")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_in_memory_bytes=self.max_in_memory_bytes,
+            max_download_bytes=self.max_download_bytes,
+            max_inflated_bytes=self.max_inflated_bytes,
+            max_compression_ratio=self.max_compression_ratio,
+        )
+
+    def source_hosts(self) -> list[str]:
+        """Hosts requests may go to: the sources' own and the configured extra ones."""
+        from urllib.parse import urlsplit
+
+        hosts = [
+            urlsplit(u).hostname or "" for u in (self.portal_url, self.list_size_url, self.ods_url)
+        ]
+        hosts += [h.strip().lower() for h in self.allowed_hosts.split(",")]
+        return sorted({h for h in hosts if h})
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ import polars as pl
 from pipelines.http import HttpClient, SourceError
 from pipelines.sources.ckan import CkanClient, EpdResource
 from pipelines.sources.epd import (
-    Layout,
+    FetchedMonth,
     SchemaError,
     detect_layout,
     normalise,
@@ -26,14 +26,6 @@ from pipelines.sources.epd import (
 from pipelines.staging import StagingArea, read_json, sha256_file, write_json, write_parquet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FetchedMonth:
-    frame: pl.DataFrame
-    layout: Layout
-    route: str
-    details: dict[str, Any]
 
 
 def fetch_via_sql(ckan: CkanClient, resource: EpdResource) -> FetchedMonth:

@@ -16,6 +16,7 @@ from dagster import ConfigurableResource
 
 from pipelines.config import Settings, duckdb_temp_dir
 from pipelines.http import HttpClient
+from pipelines.limits import Limits
 from pipelines.sources.ckan import CkanClient
 from pipelines.staging import StagingArea
 from pipelines.warehouse import connect
@@ -30,13 +31,33 @@ class SourcesResource(ConfigurableResource):
     fetch_route: str
     http_timeout_seconds: float
     http_max_attempts: int
+    http_deadline_seconds: float
+    download_deadline_seconds: float
+    allowed_hosts: list[str]
+    max_in_memory_bytes: int
+    max_download_bytes: int
+    max_inflated_bytes: int
+    max_compression_ratio: float
     backoff_base_seconds: float = 1.0
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_in_memory_bytes=self.max_in_memory_bytes,
+            max_download_bytes=self.max_download_bytes,
+            max_inflated_bytes=self.max_inflated_bytes,
+            max_compression_ratio=self.max_compression_ratio,
+        )
 
     def http(self) -> HttpClient:
         return HttpClient(
             timeout_seconds=self.http_timeout_seconds,
             max_attempts=self.http_max_attempts,
             backoff_base_seconds=self.backoff_base_seconds,
+            deadline_seconds=self.http_deadline_seconds,
+            download_deadline_seconds=self.download_deadline_seconds,
+            limits=self.limits,
+            allowed_hosts=self.allowed_hosts,
         )
 
     def ckan(self, http: HttpClient) -> CkanClient:
@@ -96,6 +117,13 @@ def build_resources(settings: Settings, **source_overrides: object) -> dict:
             fetch_route=s.fetch_route,
             http_timeout_seconds=s.http_timeout_seconds,
             http_max_attempts=s.http_max_attempts,
+            http_deadline_seconds=s.http_deadline_seconds,
+            download_deadline_seconds=s.download_deadline_seconds,
+            allowed_hosts=s.source_hosts(),
+            max_in_memory_bytes=s.max_in_memory_bytes,
+            max_download_bytes=s.max_download_bytes,
+            max_inflated_bytes=s.max_inflated_bytes,
+            max_compression_ratio=s.max_compression_ratio,
             **source_overrides,  # type: ignore[arg-type]
         ),
         "store": StoreResource(

@@ -33,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.fetch import FetchedMonth
 from pipelines.http import HttpClient, SourceError
 from pipelines.sources.bulk_download import (
     DownloadProgress,
@@ -43,10 +42,12 @@ from pipelines.sources.bulk_download import (
     done_meta_path,
     download_file,
     parse_hash,
+    part_meta_path,
     part_path,
 )
 from pipelines.sources.bulk_read import IngestResult, read_epd_file
 from pipelines.sources.ckan import CkanClient, EpdResource
+from pipelines.sources.epd import FetchedMonth
 
 __all__ = [
     "DownloadProgress",
@@ -88,7 +89,8 @@ def _remove_stale_reads(work_dir: Path, older_than_seconds: float = 6 * 3600) ->
 
 
 def _remove_download(dest: Path) -> None:
-    for path in (dest, done_meta_path(dest), part_path(dest)):
+    """A download and every record of it (completed and partial)."""
+    for path in (dest, done_meta_path(dest), part_path(dest), part_meta_path(dest)):
         path.unlink(missing_ok=True)
 
 
@@ -132,7 +134,11 @@ def fetch_via_bulk(
         """A fresh presigned link for the zip (the old one expired mid-download)."""
         return _text(ckan.resource_show(resource.id).get("zip_url"))
 
-    options: dict[str, Any] = {"progress": progress}
+    options: dict[str, Any] = {
+        "progress": progress,
+        "max_bytes": http.limits.max_download_bytes,
+        "deadline_seconds": http.download_deadline_seconds,
+    }
     if sleep is not None:
         options["sleep"] = sleep
     try:
@@ -160,9 +166,23 @@ def fetch_via_bulk(
     # (the CSV download already checked it, and the size, while streaming).
     member_hash = parse_hash(published_hash) if kind == "zip" else None
     where = f"{resource.name} ({kind} download)"
-    ingest = read_epd_file(
-        download.path, resource.month, where=where, expected_hash=member_hash, threads=read_threads
-    )
+    try:
+        ingest = read_epd_file(
+            download.path,
+            resource.month,
+            where=where,
+            expected_hash=member_hash,
+            threads=read_threads,
+            limits=http.limits,
+        )
+    except SourceError as exc:
+        # The file fails its integrity check (unreadable zip, CRC, size, hash, limits):
+        # keeping it would make every later refresh fail the same way without asking
+        # the portal again. Delete it with its records, so the next one downloads afresh.
+        _remove_download(download.path)
+        raise SourceError(
+            f"{exc} (the download was deleted; the next refresh fetches it again)"
+        ) from exc
     if kind == "zip" and csv_size is not None and ingest.csv_bytes != csv_size:
         # Not fatal: the zip was checked against its own Content-Length and the zip's
         # CRC-32, and the published size may describe a differently packaged CSV.

@@ -38,6 +38,7 @@ import httpx
 
 from pipelines.files import atomic_write_text
 from pipelines.http import HttpClient, SourceError
+from pipelines.limits import check_deadline
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ LOG_EVERY_SECONDS = 10.0
 CALLBACK_EVERY_SECONDS = 0.5
 # Errors while the body streams: the connection is gone but the bytes written are good.
 _BODY_ERRORS = (httpx.TransportError,)
-_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
@@ -150,15 +150,6 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def status_of(exc: BaseException) -> int | None:
-    """The HTTP status a :class:`SourceError` from :class:`HttpClient` reports, if any."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, int):
-        return status
-    match = _STATUS.search(str(exc))
-    return int(match.group(1)) if match else None
-
-
 def parse_hash(value: str | None) -> tuple[str, str] | None:
     """``(algorithm, hex digest)`` from a resource's hash field, or None if unusable.
 
@@ -205,7 +196,7 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
-def _part_meta_path(dest: Path) -> Path:
+def part_meta_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part.json")
 
 
@@ -226,17 +217,21 @@ def download_file(
     max_resumes: int = DEFAULT_MAX_RESUMES,
     max_url_refreshes: int = DEFAULT_MAX_URL_REFRESHES,
     sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int | None = None,
+    deadline_seconds: float | None = None,
 ) -> DownloadResult:
     """Fetch ``url`` to ``dest`` (resuming a ``dest.part`` left by an earlier attempt).
 
     A complete ``dest`` recorded by an earlier call (``dest.json``) is reused without a
     request: the caller keys ``dest`` by the publication it holds. ``expected_size`` and
     ``expected_hash`` describe the bytes of *this* URL (the published CSV size and hash
-    do not describe the zip).
+    do not describe the zip). ``max_bytes`` bounds the file (announced or received) and
+    ``deadline_seconds`` the whole download, resumes included.
     """
     started = time.monotonic()
+    deadline = None if deadline_seconds is None else started + deadline_seconds
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part, part_meta, done_meta = part_path(dest), _part_meta_path(dest), done_meta_path(dest)
+    part, part_meta, done_meta = part_path(dest), part_meta_path(dest), done_meta_path(dest)
     wanted_hash = parse_hash(expected_hash)
     if expected_hash and wanted_hash is None:
         log.warning("%s: cannot check hash %r (unknown format); size only", label, expected_hash)
@@ -294,6 +289,12 @@ def download_file(
                     if not meta:
                         meta = {"label": label, "total": total}
                         _write_meta(part_meta, meta)
+                if total is not None and max_bytes is not None and total > max_bytes:
+                    raise DownloadError(
+                        f"{label}: server offers {total:,} bytes, more than the limit of "
+                        f"{max_bytes:,} (OPIOIDS_MAX_DOWNLOAD_BYTES)",
+                        url=url,
+                    )
                 if total is not None and expected_size is not None and total != expected_size:
                     raise DownloadError(
                         f"{label}: server offers {total:,} bytes but the resource says "
@@ -309,6 +310,14 @@ def download_file(
                 with open(part, "ab" if offset else "wb") as fh:
                     # No chunk size: httpx would buffer up to it, and lose those bytes on a reset.
                     for chunk in response.iter_raw():
+                        if max_bytes is not None and done + len(chunk) > max_bytes:
+                            part.unlink(missing_ok=True)
+                            raise DownloadError(
+                                f"{label}: more than {max_bytes:,} bytes "
+                                "(limit OPIOIDS_MAX_DOWNLOAD_BYTES)",
+                                url=url,
+                            )
+                        check_deadline(deadline, f"download {label}", url)
                         fh.write(chunk)
                         if hasher is not None:
                             hasher.update(chunk)
@@ -344,7 +353,7 @@ def download_file(
         except DownloadError:
             raise
         except SourceError as exc:
-            status = status_of(exc)
+            status = exc.status
             if status == 403 and refresh_url is not None and refreshes < max_url_refreshes:
                 fresh = refresh_url()
                 if not fresh:

@@ -60,6 +60,7 @@ import duckdb
 import polars as pl
 
 from pipelines.http import SourceError
+from pipelines.limits import Limits
 from pipelines.sources.bulk_stream import (
     _Feeder,
     column_spec,
@@ -438,6 +439,7 @@ def read_epd_file(
     threads: int | None = None,
     mode: str = "auto",
     tmp_dir: Path | None = None,
+    limits: Limits | None = None,
 ) -> IngestResult:
     """Staged opioid rows of ``path`` (CSV or zip), identical to the SQL route's for the month.
 
@@ -446,13 +448,14 @@ def read_epd_file(
     checked against the CSV bytes as they stream through the pipe (for a zip, the
     member's bytes, which is what a published CSV hash describes). The kept lines (about
     2.5% of the CSV) are written under ``tmp_dir`` (default: beside ``path``).
+    ``limits`` bound what a zip may inflate to (see :func:`open_csv_blocks`).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     started = time.monotonic()
     path = Path(path)
     is_zip = zipfile.is_zipfile(path)
-    with open_csv_blocks(path) as (blocks, member):
+    with open_csv_blocks(path, limits) as (blocks, member):
         first = next(blocks, b"")
     header, encoding = parse_header(first, where=where)
     layout = detect_layout(header, where=where)
@@ -465,7 +468,7 @@ def read_epd_file(
 
     @contextlib.contextmanager
     def open_blocks() -> Iterator[Iterator[bytes]]:
-        with open_csv_blocks(path) as (stream_blocks, _):
+        with open_csv_blocks(path, limits) as (stream_blocks, _):
             yield stream_blocks
 
     parent = Path(tmp_dir) if tmp_dir is not None else path.parent

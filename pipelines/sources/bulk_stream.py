@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipelines.http import SourceError
+from pipelines.limits import Limits, check_zip_member
 from pipelines.sources.epd import Layout, SchemaError
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def open_csv_stream(path: Path) -> Iterator[tuple[IO[bytes], str | None]]:
 
 
 @contextlib.contextmanager
-def open_csv_blocks(path: Path) -> Iterator[tuple[Iterator[bytes], str | None]]:
+def open_csv_blocks(
+    path: Path, limits: Limits | None = None
+) -> Iterator[tuple[Iterator[bytes], str | None]]:
     """The CSV bytes of ``path`` as blocks of several MB: the file, or its zip's member.
 
     A deflated member is inflated straight from the file with ``zlib`` (CRC-32 and size
@@ -78,6 +81,14 @@ def open_csv_blocks(path: Path) -> Iterator[tuple[Iterator[bytes], str | None]]:
         info = csv_member(archive, path)
         if info.flag_bits & 0x1:
             raise SourceError(f"{path.name}: {info.filename} is encrypted")
+        if limits is not None:
+            check_zip_member(
+                info,
+                limit=limits.max_inflated_bytes,
+                max_ratio=limits.max_compression_ratio,
+                what=path.name,
+                setting="OPIOIDS_MAX_INFLATED_BYTES",
+            )
         if info.compress_type == zipfile.ZIP_DEFLATED:
             with open(path, "rb", buffering=0) as fh:
                 yield _inflate(fh, info, path), info.filename
@@ -96,13 +107,13 @@ def open_csv_blocks(path: Path) -> Iterator[tuple[Iterator[bytes], str | None]]:
             ) as proc:
                 assert proc.stdout is not None
                 try:
-                    yield _blocks(proc.stdout), info.filename
+                    yield _at_most(_blocks(proc.stdout), info, path), info.filename
                 finally:
                     proc.stdout.close()
                     proc.kill()
             return
         with member:
-            yield _blocks(member), info.filename
+            yield _at_most(_blocks(member), info, path), info.filename
 
 
 @contextlib.contextmanager
@@ -115,8 +126,24 @@ def _zip(path: Path) -> Iterator[zipfile.ZipFile]:
         yield archive
 
 
+def _at_most(blocks: Iterator[bytes], info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
+    """``blocks``, failing as soon as they exceed the member's declared size."""
+    size = 0
+    for block in blocks:
+        size += len(block)
+        if size > info.file_size:
+            raise zipfile.BadZipFile(
+                f"{path.name}: {info.filename} inflates past its declared {info.file_size:,} bytes"
+            )
+        yield block
+
+
 def _inflate(fh: Any, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
-    """Inflate one deflated member, checking its CRC-32 and size as ``zipfile`` would."""
+    """Inflate one deflated member, checking its CRC-32 and size as ``zipfile`` would.
+
+    Each call to zlib produces at most ``BLOCK_BYTES``, and inflating stops as soon as
+    the output passes the declared size, so a lying header cannot make it grow.
+    """
     fh.seek(info.header_offset)
     local = fh.read(30)
     if len(local) != 30 or local[:4] != b"PK\x03\x04":
@@ -131,11 +158,21 @@ def _inflate(fh: Any, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
         if not chunk:
             raise zipfile.BadZipFile(f"{path.name}: {info.filename} is truncated")
         remaining -= len(chunk)
-        block = inflater.decompress(chunk)
-        if block:
-            crc = zlib.crc32(block, crc)
-            size += len(block)
-            yield block
+        data = chunk
+        while True:
+            block = inflater.decompress(data, BLOCK_BYTES)
+            if block:
+                crc = zlib.crc32(block, crc)
+                size += len(block)
+                if size > info.file_size:
+                    raise zipfile.BadZipFile(
+                        f"{path.name}: {info.filename} inflates past its declared "
+                        f"{info.file_size:,} bytes"
+                    )
+                yield block
+            data = inflater.unconsumed_tail
+            if not data and len(block) < BLOCK_BYTES:
+                break
     tail = inflater.flush()
     if tail:
         crc = zlib.crc32(tail, crc)

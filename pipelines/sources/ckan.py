@@ -9,11 +9,9 @@ that into either rows or a :class:`SourceError` that names the action and resour
 from __future__ import annotations
 
 import ast
-import gzip
 import io
 import json
 import re
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.http import HttpClient, SourceError
+from pipelines.limits import inflate, read_limited
 
 SNOMED_DATASET = "english-prescribing-dataset-epd-with-snomed-code"
 RETIRED_DATASET = "english-prescribing-data-epd"
@@ -241,10 +240,22 @@ class CkanClient:
             raise SourceError(
                 f"{what}: short body ({len(body)} of {declared} bytes)", url=str(response.url)
             )
-        try:
-            data = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
-        except (OSError, EOFError, zlib.error) as exc:
-            raise SourceError(f"{what}: corrupt gzip shard ({exc})", url=str(response.url)) from exc
+        if body[:2] == b"\x1f\x8b":
+            limits = self.http.limits
+            data = read_limited(
+                inflate(
+                    [body],
+                    limit=limits.max_in_memory_bytes,
+                    max_ratio=limits.max_compression_ratio,
+                    what=f"{what} (gzip shard)",
+                    url=str(response.url),
+                ),
+                limits.max_in_memory_bytes,
+                what=what,
+                url=str(response.url),
+            )
+        else:
+            data = body
         try:
             return pl.read_csv(io.BytesIO(data), infer_schema=False, encoding="utf8-lossy")
         except pl.exceptions.PolarsError as exc:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -113,6 +114,16 @@ class Layout:
 
     def source(self, internal: str) -> str:
         return self.columns[internal]
+
+
+@dataclass(frozen=True)
+class FetchedMonth:
+    """One month's staged opioid rows as a route fetched them, with how (for provenance)."""
+
+    frame: pl.DataFrame
+    layout: Layout
+    route: str
+    details: dict[str, Any]
 
 
 def detect_layout(header: Sequence[str], *, where: str) -> Layout:

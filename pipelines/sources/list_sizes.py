@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 import polars as pl
 
 from pipelines.http import HttpClient, SourceError
+from pipelines.limits import read_zip_member
 from pipelines.sources.epd import SchemaError
 
 FILE_STEMS = {
@@ -160,12 +161,19 @@ def read_table(http: HttpClient, url: str, what: str) -> pl.DataFrame:
     if content[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as zf:
-                names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-                if len(names) != 1:
+                members = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+                if len(members) != 1:
                     raise SourceError(
-                        f"{what}: zip holds {len(names)} CSV files, expected 1", url=url
+                        f"{what}: zip holds {len(members)} CSV files, expected 1", url=url
                     )
-                content = zf.read(names[0])
+                content = read_zip_member(
+                    zf,
+                    members[0],
+                    limit=http.limits.max_in_memory_bytes,
+                    max_ratio=http.limits.max_compression_ratio,
+                    what=what,
+                    url=url,
+                )
         except zipfile.BadZipFile as exc:
             raise SourceError(f"{what}: corrupt zip ({exc})", url=url) from exc
     try:

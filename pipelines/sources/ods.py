@@ -13,6 +13,7 @@ import zipfile
 import polars as pl
 
 from pipelines.http import HttpClient, SourceError
+from pipelines.limits import read_zip_member
 from pipelines.sources.epd import SchemaError
 
 EPRACCUR_COLUMNS = 27
@@ -45,10 +46,18 @@ def fetch_epraccur(http: HttpClient, url: str) -> pl.DataFrame:
     content = http.get(url, what="ODS epraccur").content
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-            if not names:
+            members = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            if not members:
                 raise SourceError("epraccur.zip holds no CSV file", url=url)
-            data = zf.read(names[0])
+            limits = http.limits
+            data = read_zip_member(
+                zf,
+                members[0],
+                limit=limits.max_in_memory_bytes,
+                max_ratio=limits.max_compression_ratio,
+                what="ODS epraccur.zip",
+                url=url,
+            )
     except zipfile.BadZipFile as exc:
         raise SourceError(f"epraccur.zip is not a valid zip ({exc})", url=url) from exc
     return parse_epraccur(data, where=url)

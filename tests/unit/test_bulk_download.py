@@ -23,7 +23,6 @@ from pipelines.sources.bulk_download import (
     download_file,
     parse_hash,
     part_path,
-    status_of,
 )
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
@@ -80,15 +79,15 @@ class Server:
 
 
 def client(server: Server) -> HttpClient:
-    http = HttpClient(max_attempts=2, sleep=lambda s: None)
-    http.client = httpx.Client(transport=httpx.MockTransport(server.handler))
-    return http
+    return HttpClient(
+        max_attempts=2, sleep=lambda s: None, transport=httpx.MockTransport(server.handler)
+    )
 
 
 def fetch(server: Server, dest: Path, **kwargs: object):
     options: dict[str, object] = {"label": "EPD_TEST zip", "sleep": lambda s: None}
     options.update(kwargs)
-    return download_file(client(server), "http://portal.test/file.zip", dest, **options)  # type: ignore[arg-type]
+    return download_file(client(server), "https://portal.test/file.zip", dest, **options)  # type: ignore[arg-type]
 
 
 def test_plain_download_is_whole_and_atomic(tmp_path: Path) -> None:
@@ -166,7 +165,7 @@ def test_an_expired_link_is_refreshed_and_the_download_resumed(tmp_path: Path) -
     fresh_links: list[str] = []
 
     def refresh() -> str:
-        fresh_links.append("http://portal.test/fresh.zip")
+        fresh_links.append("https://portal.test/fresh.zip")
         return fresh_links[-1]
 
     original = server.handler
@@ -260,8 +259,3 @@ def test_progress_text_has_percent_rate_and_eta() -> None:
 )
 def test_parse_hash(value: str, expected: tuple[str, str] | None) -> None:
     assert parse_hash(value) == expected
-
-
-def test_status_of_reads_http_client_errors() -> None:
-    assert status_of(SourceError("download x failed with HTTP 403 Forbidden", url="u")) == 403
-    assert status_of(SourceError("no status here")) is None
