@@ -47,7 +47,7 @@ from pipelines.sources.bulk_download import (
 )
 from pipelines.sources.bulk_read import IngestResult, read_epd_file
 from pipelines.sources.ckan import CkanClient, EpdResource
-from pipelines.sources.epd import FetchedMonth
+from pipelines.sources.epd import FetchedMonth, SchemaError
 
 __all__ = [
     "DownloadProgress",
@@ -175,6 +175,8 @@ def fetch_via_bulk(
             threads=read_threads,
             limits=http.limits,
         )
+    except SchemaError:
+        raise  # the file is whole; what it holds is wrong, and a new download would agree
     except SourceError as exc:
         # The file fails its integrity check (unreadable zip, CRC, size, hash, limits):
         # keeping it would make every later refresh fail the same way without asking
