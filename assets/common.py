@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue
 
 from pipelines.validation import (
     CheckOutcome,
@@ -39,13 +39,33 @@ def _fmt(v: object) -> str:
     return str(v).replace("|", "\\|")
 
 
+class Rejected(Exception):
+    """A critical check failed: the asset wrote nothing, and its step must fail.
+
+    Carries the check results so they are still recorded (observed values and the failing
+    rows sample stay visible in the UI on the rejected partition)."""
+
+    def __init__(
+        self, message: str, checks: list[AssetCheckResult], metadata: dict[str, Any]
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.checks = checks
+        self.metadata = metadata
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The checks to report with a materialisation, and the rejection to return instead
-    when a critical check failed (the asset then writes nothing)."""
+    """The check results of a suite, and the rejection to raise if a critical one failed."""
 
     checks: list[AssetCheckResult]
-    rejected: MaterializeResult | None
+    rejection: Rejected | None
+
+    def accepted(self) -> list[AssetCheckResult]:
+        """The check results to report with the write; raises the rejection instead."""
+        if self.rejection is not None:
+            raise self.rejection
+        return self.checks
 
 
 def judge(
@@ -62,10 +82,7 @@ def judge(
         return Verdict(checks, None)
     message = failure_message(outcomes, where)
     context.log.error(f"{message}; {kept}")
-    rejected = MaterializeResult(
-        metadata={"rejected": True, "reason": message, **(metadata or {})}, check_results=checks
-    )
-    return Verdict(checks, rejected)
+    return Verdict(checks, Rejected(f"{message}; {kept}", checks, metadata or {}))
 
 
 def gate(

@@ -7,15 +7,19 @@ Only assets in this module (and the organisation load) write the warehouse; they
 single-writer lock. Each month is written in one transaction: delete, then insert.
 """
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.common import OWNERS, gate, preview
+from assets.months import Written, report_months, write_months
+from pipelines.automation import PUBLISH_WHEN_SETTLED
 from pipelines.comparators import definition_rows, load_comparators
 from pipelines.config import REFERENCE_DIR
-from pipelines.partitions import monthly_partitions, partition_month
+from pipelines.partitions import MONTHLY_BACKFILL, monthly_partitions
 from pipelines.quality import comparator_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.statistics import compute_statistics
@@ -65,14 +69,11 @@ def load_month(con, store: StoreResource, month: date) -> None:
 COMPARATOR_SUITE = load_suite("practice_opioid_comparators")
 
 
-class _RolledBack(Exception):
-    """Raised inside the write transaction to undo a month that failed its checks."""
-
-
 @asset(
     partitions_def=monthly_partitions,
     group_name="comparators",
     check_specs=COMPARATOR_SUITE.check_specs(monthly_partitions),
+    backfill_policy=MONTHLY_BACKFILL,
     kinds={"duckdb", "sql"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
@@ -86,49 +87,49 @@ class _RolledBack(Exception):
         "Every comparator in comparators/*.toml for every GP practice (prescribing setting 4) "
         "for the month, with both denominators (all patients, adults 18+) and each variant "
         "(90 mg and 120 mg high-dose thresholds). Numerators and denominators are kept, so "
-        "rolling windows and organisation totals are sums over sums."
+        "rolling windows and organisation totals are sums over sums. The months of one run "
+        "are written in one transaction: a rejected month leaves the warehouse unchanged."
     ),
 )
 def practice_opioid_comparators(
     context: AssetExecutionContext, store: StoreResource
-) -> MaterializeResult:
-    month = partition_month(context.partition_key)
-    with store.warehouse() as con:
-        try:
-            with transaction(con):
-                load_definitions(con)
-                load_month(con, store, month)
-                verdict = gate(
-                    context,
-                    comparator_frame(con, month),
-                    COMPARATOR_SUITE,
-                    f"comparators {month:%Y-%m}",
-                    kept="rolled back; the warehouse is unchanged",
-                )
-                if verdict.rejected:
-                    raise _RolledBack
-        except _RolledBack:
-            return verdict.rejected
-        summary = query_frame(con, "warehouse/month_summary", {"month": month})
-        sample = query_frame(con, "warehouse/month_preview", {"month": month})
+) -> Iterator[Any]:
+    with store.warehouse() as con, transaction(con):
+        load_definitions(con)
+        written = yield from write_months(
+            context, lambda month: _comparator_month(context, con, store, month)
+        )
+    yield from report_months(context, written)
+
+
+def _comparator_month(context, con, store: StoreResource, month: date) -> Written:
+    load_month(con, store, month)
+    checks = gate(
+        context,
+        comparator_frame(con, month),
+        COMPARATOR_SUITE,
+        f"comparators {month:%Y-%m}",
+        kept="rolled back; the warehouse is unchanged",
+    ).accepted()
+    summary = query_frame(con, "warehouse/month_summary", {"month": month})
+    sample = query_frame(con, "warehouse/month_preview", {"month": month})
     row = summary.row(0, named=True)
-    return MaterializeResult(
-        metadata={
-            "practices": MetadataValue.int(row["practices"]),
-            "practices_without_list_size": MetadataValue.int(row["practices_without_list_size"]),
-            "comparator_rows": MetadataValue.int(row["comparator_rows"]),
-            "national_opioid_items": MetadataValue.int(int(row["opioid_items"] or 0)),
-            "national_ome_mg_per_day": MetadataValue.float(float(row["ome_mg_per_day"] or 0)),
-            "national_high_dose_items_90mg": MetadataValue.int(int(row["high_dose_items"] or 0)),
-            "implausible_quantity_rows": MetadataValue.int(row["implausible_quantity_rows"]),
-            "preview": preview(sample),
-        },
-        check_results=verdict.checks,
-    )
+    metadata = {
+        "practices": MetadataValue.int(row["practices"]),
+        "practices_without_list_size": MetadataValue.int(row["practices_without_list_size"]),
+        "comparator_rows": MetadataValue.int(row["comparator_rows"]),
+        "national_opioid_items": MetadataValue.int(int(row["opioid_items"] or 0)),
+        "national_ome_mg_per_day": MetadataValue.float(float(row["ome_mg_per_day"] or 0)),
+        "national_high_dose_items_90mg": MetadataValue.int(int(row["high_dose_items"] or 0)),
+        "implausible_quantity_rows": MetadataValue.int(row["implausible_quantity_rows"]),
+        "preview": preview(sample),
+    }
+    return Written(metadata, checks)
 
 
 @asset(
     group_name="comparators",
+    automation_condition=PUBLISH_WHEN_SETTLED,
     kinds={"duckdb", "sql"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,

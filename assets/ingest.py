@@ -4,22 +4,26 @@ Nothing here writes the warehouse, so months can be fetched in parallel; each st
 is replaced atomically, so a failed fetch leaves the previous good file in place.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     DataVersion,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from assets.common import OWNERS, gate, preview
+from assets.months import Written, report_months, write_months
 from pipelines.fetch import fetch_month, is_unchanged, stage_month
 from pipelines.http import SourceError
-from pipelines.partitions import monthly_partitions, partition_month
+from pipelines.partitions import MONTHLY_BACKFILL, monthly_partitions
 from pipelines.quality import epd_frame, epd_parameters, list_size_frame
 from pipelines.resources import MethodResource, SourcesResource, StoreResource
 from pipelines.sources import list_sizes as ls
@@ -39,6 +43,7 @@ ORGANISATION_SUITE = load_suite("practice_organisations")
     kinds={"python", "parquet"},
     owners=OWNERS,
     check_specs=EPD_SUITE.check_specs(monthly_partitions),
+    backfill_policy=MONTHLY_BACKFILL,
     description=(
         "One month of English Prescribing Dataset rows for BNF section 4.7 (analgesics), "
         "aggregated to practice x presentation, from the NHSBSA portal. Both EPD header "
@@ -52,33 +57,35 @@ def epd_opioid_rows(
     sources: SourcesResource,
     store: StoreResource,
     method: MethodResource,
-) -> MaterializeResult:
-    month = partition_month(context.partition_key)
-    staging = store.staging
-    params = epd_parameters(staging, month, method.month_change_tolerance)
+) -> Iterator[Any]:
     with sources.http() as http:
         ckan = sources.ckan(http)
-        resource = ckan.epd_resource(month)
-        previous = is_unchanged(staging, month, resource)
-        if previous is not None:
-            context.log.info(
-                f"{resource.name} unchanged since {previous['retrieved_at']}; not re-fetched"
-            )
-            staged = pl.read_parquet(staging.epd_path(month))
-            verdict = gate(
-                context, epd_frame(staged), EPD_SUITE, f"{resource.name} (staged)", params
-            )
-            return verdict.rejected or MaterializeResult(
-                metadata=_epd_metadata(previous, skipped=True, frame=None),
-                data_version=DataVersion(previous["checksum_sha256"]),
-                check_results=verdict.checks,
-            )
+        written = yield from write_months(
+            context, lambda month: _epd_month(context, sources, ckan, http, store, method, month)
+        )
+    yield from report_months(context, written)
+
+
+def _epd_month(context, sources, ckan, http, store, method, month: date) -> Written:
+    staging = store.staging
+    params = epd_parameters(staging, month, method.month_change_tolerance)
+    resource = ckan.epd_resource(month)
+    previous = is_unchanged(staging, month, resource)
+    if previous is not None:
         context.log.info(
-            f"fetching {resource.name} ({resource.version_key}) via {sources.fetch_route}"
+            f"{resource.name} unchanged since {previous['retrieved_at']}; not re-fetched"
         )
-        fetched = fetch_month(
-            ckan, http, resource, sources.fetch_route, work_dir=store.root / "downloads"
+        staged = pl.read_parquet(staging.epd_path(month))
+        verdict = gate(context, epd_frame(staged), EPD_SUITE, f"{resource.name} (staged)", params)
+        return Written(
+            _epd_metadata(previous, skipped=True, frame=None),
+            verdict.accepted(),
+            DataVersion(previous["checksum_sha256"]),
         )
+    context.log.info(f"fetching {resource.name} ({resource.version_key}) via {sources.fetch_route}")
+    fetched = fetch_month(
+        ckan, http, resource, sources.fetch_route, work_dir=store.root / "downloads"
+    )
     rejected_path = staging.rejected_epd_path(month)
     verdict = gate(
         context,
@@ -92,18 +99,18 @@ def epd_opioid_rows(
             "published_at": str(resource.published_at),
         },
     )
-    if verdict.rejected:
+    if verdict.rejection:
         write_parquet(fetched.frame, rejected_path)  # for inspection; never read
-        return verdict.rejected
+    checks = verdict.accepted()
     provenance = stage_month(staging, resource, fetched)
     if fetched.layout.unknown:
         context.log.warning(
             f"{resource.name}: unknown extra columns accepted: {fetched.layout.unknown}"
         )
-    return MaterializeResult(
-        metadata=_epd_metadata(provenance, skipped=False, frame=fetched.frame),
-        data_version=DataVersion(provenance["checksum_sha256"]),
-        check_results=verdict.checks,
+    return Written(
+        _epd_metadata(provenance, skipped=False, frame=fetched.frame),
+        checks,
+        DataVersion(provenance["checksum_sha256"]),
     )
 
 
@@ -138,6 +145,7 @@ def _epd_metadata(prov: dict, *, skipped: bool, frame: pl.DataFrame | None) -> d
     kinds={"python", "parquet"},
     owners=OWNERS,
     check_specs=LIST_SIZE_SUITE.check_specs(monthly_partitions),
+    backfill_policy=MONTHLY_BACKFILL,
     deps=[AssetKey("epd_opioid_rows"), AssetKey("practice_organisations")],
     description=(
         "Registered patients per GP practice as at the 1st of the month (NHS England, "
@@ -151,24 +159,28 @@ def practice_list_sizes(
     sources: SourcesResource,
     store: StoreResource,
     method: MethodResource,
-) -> MaterializeResult:
-    month = partition_month(context.partition_key)
+) -> Iterator[Any]:
     with sources.http() as http:
-        files = ls.month_files(http, sources.list_size_url, month)
-        tables = {
-            kind: ls.read_table(http, files.files[kind], f"{ls.FILE_STEMS[kind]} {month:%Y-%m}")
-            for kind in ls.denominator_files(files)
-        }
+        written = yield from write_months(
+            context, lambda month: _list_size_month(context, sources, http, store, method, month)
+        )
+    yield from report_months(context, written)
+
+
+def _list_size_month(context, sources, http, store, method, month: date) -> Written:
+    files = ls.month_files(http, sources.list_size_url, month)
+    tables = {
+        kind: ls.read_table(http, files.files[kind], f"{ls.FILE_STEMS[kind]} {month:%Y-%m}")
+        for kind in ls.denominator_files(files)
+    }
     frame, adults_method = ls.list_sizes_from(tables, month)
-    verdict = gate(
+    checks = gate(
         context,
         list_size_frame(frame, store.staging, month),
         LIST_SIZE_SUITE,
         f"list sizes {month:%Y-%m} ({files.page_url})",
         {"coverage_min": method.list_size_coverage},
-    )
-    if verdict.rejected:
-        return verdict.rejected
+    ).accepted()
     path = store.staging.list_sizes_path(month)
     checksum = write_parquet(frame, path)
     provenance = {
@@ -181,21 +193,18 @@ def practice_list_sizes(
         "checksum_sha256": checksum,
     }
     write_json(provenance, store.staging.list_sizes_provenance_path(month))
-    return MaterializeResult(
-        metadata={
-            "practices": MetadataValue.int(frame.height),
-            "registered_patients": MetadataValue.int(int(frame["patients"].sum())),
-            "registered_adults": MetadataValue.int(int(frame["adults"].fill_null(0).sum())),
-            "practices_without_adult_counts": MetadataValue.int(frame["adults"].null_count()),
-            "source_page": MetadataValue.url(files.page_url),
-            "source_files": MetadataValue.json({kind: files.files[kind] for kind in tables}),
-            "adults_from": adults_method,
-            "path": MetadataValue.path(str(path)),
-            "preview": preview(frame),
-        },
-        data_version=DataVersion(checksum),
-        check_results=verdict.checks,
-    )
+    metadata = {
+        "practices": MetadataValue.int(frame.height),
+        "registered_patients": MetadataValue.int(int(frame["patients"].sum())),
+        "registered_adults": MetadataValue.int(int(frame["adults"].fill_null(0).sum())),
+        "practices_without_adult_counts": MetadataValue.int(frame["adults"].null_count()),
+        "source_page": MetadataValue.url(files.page_url),
+        "source_files": MetadataValue.json({kind: files.files[kind] for kind in tables}),
+        "adults_from": adults_method,
+        "path": MetadataValue.path(str(path)),
+        "preview": preview(frame),
+    }
+    return Written(metadata, checks, DataVersion(checksum))
 
 
 @asset(
@@ -214,7 +223,7 @@ def practice_list_sizes(
 )
 def practice_organisations(
     context: AssetExecutionContext, sources: SourcesResource, store: StoreResource
-) -> MaterializeResult:
+) -> Iterator[Any]:
     with sources.http() as http:
         epraccur = fetch_epraccur(http, sources.ods_url)
         pages = ls.month_pages(http, sources.list_size_url)
@@ -233,8 +242,9 @@ def practice_organisations(
     verdict = gate(
         context, frame, ORGANISATION_SUITE, f"organisations (ODS, practice map {latest:%Y-%m})"
     )
-    if verdict.rejected:
-        return verdict.rejected
+    if verdict.rejection:
+        yield from verdict.checks
+        raise Failure(description=verdict.rejection.message)
     path = store.staging.organisations_path()
     checksum = write_parquet(frame, path)
     with store.warehouse() as con, transaction(con):
@@ -242,7 +252,7 @@ def practice_organisations(
         run(con, "warehouse/replace_organisations")
         run(con, "warehouse/insert_organisations")
     gp = frame.filter(pl.col("prescribing_setting") == GP_PRACTICE_SETTING)
-    return MaterializeResult(
+    yield MaterializeResult(
         metadata={
             "cost_centres": MetadataValue.int(frame.height),
             "gp_practices": MetadataValue.int(gp.height),

@@ -1,8 +1,19 @@
 """Publish: the validated outputs as a DuckDB extract, Parquet, CSV and a methodology page."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.common import OWNERS, judge
+from pipelines.automation import PUBLISH_WHEN_SETTLED
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
 from pipelines.periods import factor_versions, publication_periods
@@ -22,6 +33,7 @@ def integrity_gate(con) -> list:
 
 @asset(
     group_name="publish",
+    automation_condition=PUBLISH_WHEN_SETTLED,
     check_specs=PUBLISH_SUITE.check_specs(),
     kinds={"duckdb", "parquet", "csv"},
     owners=OWNERS,
@@ -36,7 +48,7 @@ def integrity_gate(con) -> list:
 )
 def published_extract(
     context: AssetExecutionContext, store: StoreResource, method: MethodResource
-) -> MaterializeResult:
+) -> Iterator[Any]:
     periods = publication_periods(store.staging.root)
     if len(factor_versions(periods)) > 1:
         context.log.warning(
@@ -63,9 +75,10 @@ def published_extract(
         "new extract",
         kept="not published; the previous publication is unchanged",
     )
-    if verdict.rejected:
-        return verdict.rejected
-    return MaterializeResult(
+    if verdict.rejection:
+        yield from verdict.checks
+        raise Failure(description=verdict.rejection.message)
+    yield MaterializeResult(
         check_results=verdict.checks,
         metadata={
             "extract": MetadataValue.path(str(publication.extract_path)),

@@ -5,19 +5,17 @@ new product is picked up the month it first appears, and one the resolver cannot
 listed (never dropped) in ``unresolved_opioid_presentations``.
 """
 
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
 import polars as pl
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    DataVersion,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-)
+from dagster import AssetExecutionContext, AssetKey, DataVersion, MetadataValue, asset
 
 from assets.common import OWNERS, gate, preview
+from assets.months import Written, report_months, write_months
 from pipelines.ome import canonical_chemical_code, load_reference, resolve_frame
-from pipelines.partitions import monthly_partitions, partition_month
+from pipelines.partitions import MONTHLY_BACKFILL, monthly_partitions
 from pipelines.quality import presentation_frame
 from pipelines.resources import MethodResource, StoreResource
 from pipelines.staging import write_parquet
@@ -59,6 +57,7 @@ PRESENTATION_SUITE = load_suite("opioid_presentations")
     owners=OWNERS,
     deps=[AssetKey("epd_opioid_rows")],
     check_specs=PRESENTATION_SUITE.check_specs(monthly_partitions),
+    backfill_policy=MONTHLY_BACKFILL,
     description=(
         "The OME reference for every BNF 4.7 presentation prescribed in the month: "
         "substance, route, form, opioid mg per unit, OME factor and its source, OME per "
@@ -67,50 +66,49 @@ PRESENTATION_SUITE = load_suite("opioid_presentations")
 )
 def opioid_presentations(
     context: AssetExecutionContext, store: StoreResource, method: MethodResource
-) -> MaterializeResult:
-    month = partition_month(context.partition_key)
+) -> Iterator[Any]:
+    written = yield from write_months(
+        context, lambda month: _presentations_month(context, store, method, month)
+    )
+    yield from report_months(context, written)
+
+
+def _presentations_month(context, store, method, month: date) -> Written:
     rows = pl.read_parquet(store.staging.epd_path(month))
     resolved = resolve_month(rows, method.ome_factor_set)
-    verdict = gate(
+    checks = gate(
         context,
         presentation_frame(resolved, rows),
         PRESENTATION_SUITE,
         f"OME reference {month:%Y-%m} (factor set {method.ome_factor_set})",
         {"max_unresolved_share": method.max_unresolved_share},
-    )
-    if verdict.rejected:
-        return verdict.rejected
+    ).accepted()
     checksum = write_parquet(resolved, store.staging.presentations_path(month))
     in_scope = resolved.filter(pl.col("in_scope"))
     unresolved = unresolved_in(resolved, rows)
     total_items = int(rows.get_column("items").sum())
-    return MaterializeResult(
-        metadata={
-            "presentations": MetadataValue.int(resolved.height),
-            "in_scope_presentations": MetadataValue.int(in_scope.height),
-            "unresolved_in_scope": MetadataValue.int(unresolved.height),
-            "unresolved_items_share": MetadataValue.float(
-                float(unresolved.get_column("items").sum() or 0) / total_items
-                if total_items
-                else 0.0
-            ),
-            "factor_set": method.ome_factor_set,
-            "preview": preview(
-                in_scope.select(
-                    "bnf_code",
-                    "bnf_name",
-                    "route",
-                    "mg_per_unit",
-                    "ome_factor",
-                    "ome_mg_per_unit",
-                    "regular_long_acting",
-                    "likely_daily_ome_mg",
-                )
-            ),
-        },
-        data_version=DataVersion(checksum),
-        check_results=verdict.checks,
-    )
+    metadata = {
+        "presentations": MetadataValue.int(resolved.height),
+        "in_scope_presentations": MetadataValue.int(in_scope.height),
+        "unresolved_in_scope": MetadataValue.int(unresolved.height),
+        "unresolved_items_share": MetadataValue.float(
+            float(unresolved.get_column("items").sum() or 0) / total_items if total_items else 0.0
+        ),
+        "factor_set": method.ome_factor_set,
+        "preview": preview(
+            in_scope.select(
+                "bnf_code",
+                "bnf_name",
+                "route",
+                "mg_per_unit",
+                "ome_factor",
+                "ome_mg_per_unit",
+                "regular_long_acting",
+                "likely_daily_ome_mg",
+            )
+        ),
+    }
+    return Written(metadata, checks, DataVersion(checksum))
 
 
 @asset(
@@ -119,6 +117,7 @@ def opioid_presentations(
     kinds={"python", "parquet"},
     owners=OWNERS,
     deps=[AssetKey("epd_opioid_rows"), AssetKey("opioid_presentations")],
+    backfill_policy=MONTHLY_BACKFILL,
     description=(
         "In-scope opioid presentations prescribed this month that the OME resolver could "
         "not read (code, name, items, practices, reason). Their items still count where "
@@ -127,8 +126,14 @@ def opioid_presentations(
 )
 def unresolved_opioid_presentations(
     context: AssetExecutionContext, store: StoreResource
-) -> MaterializeResult:
-    month = partition_month(context.partition_key)
+) -> Iterator[Any]:
+    written = yield from write_months(
+        context, lambda month: _unresolved_month(context, store, month)
+    )
+    yield from report_months(context, written)
+
+
+def _unresolved_month(context, store, month: date) -> Written:
     rows = pl.read_parquet(store.staging.epd_path(month))
     resolved = pl.read_parquet(store.staging.presentations_path(month))
     unresolved = unresolved_in(resolved, rows)
@@ -139,8 +144,8 @@ def unresolved_opioid_presentations(
             f"{unresolved.height} in-scope presentation(s) unresolved in {month:%Y-%m}: "
             f"{unresolved.get_column('bnf_code').head(5).to_list()}"
         )
-    return MaterializeResult(
-        metadata={
+    return Written(
+        {
             "unresolved": MetadataValue.int(unresolved.height),
             "unresolved_items": MetadataValue.int(int(unresolved.get_column("items").sum() or 0)),
             "path": MetadataValue.path(str(path)),

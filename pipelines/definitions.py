@@ -1,13 +1,16 @@
-"""The Dagster code location: assets, checks, jobs, schedule, sensors and resources."""
+"""The Dagster code location: assets, checks, jobs, schedule, sensors and resources.
+
+Statistics and publication carry automation conditions (pipelines/automation.py), so Dagster
+adds its ``default_automation_condition_sensor`` to evaluate them."""
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
 from assets import comparators, ingest, publish, reference
 from pipelines.config import code_location_settings
-from pipelines.jobs import monthly_job, organisations_job, publish_job
+from pipelines.jobs import monthly_job, organisations_job, publish_job, refresh_job
 from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
-from pipelines.sensors import new_month_sensor, publish_after_month
+from pipelines.sensors import new_month_sensor
 
 _modules = [ingest, reference, comparators, publish]
 
@@ -17,9 +20,9 @@ def build_definitions(resources: dict) -> Definitions:
     return Definitions(
         assets=load_assets_from_modules(_modules),
         asset_checks=load_asset_checks_from_modules(_modules),
-        jobs=[organisations_job, monthly_job, publish_job],
+        jobs=[organisations_job, monthly_job, publish_job, refresh_job],
         schedules=[monthly_refresh_schedule],
-        sensors=[new_month_sensor, publish_after_month],
+        sensors=[new_month_sensor],
         resources=resources,
     )
 

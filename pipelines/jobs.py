@@ -1,9 +1,11 @@
-"""Jobs: reference data, one month, and the cross-month statistics with publication."""
+"""Jobs: reference data, months, the cross-month statistics with publication, and the
+whole refresh the CLI runs."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+ORGANISATION_ASSETS = ("practice_organisations",)
 MONTHLY_ASSETS = (
     "epd_opioid_rows",
     "practice_list_sizes",
@@ -11,19 +13,35 @@ MONTHLY_ASSETS = (
     "unresolved_opioid_presentations",
     "practice_opioid_comparators",
 )
+PUBLISH_ASSETS = ("comparator_statistics", "published_extract")
 
 organisations_job = define_asset_job(
     "organisations_refresh",
-    selection=AssetSelection.assets("practice_organisations"),
+    selection=AssetSelection.assets(*ORGANISATION_ASSETS),
     description="Refresh practices and their organisations (ODS and the latest practice map).",
 )
 monthly_job = define_asset_job(
     "monthly_refresh",
     selection=AssetSelection.assets(*MONTHLY_ASSETS),
-    description="Fetch, resolve and compute one month's comparators.",
+    description=(
+        "Fetch, resolve and compute the comparators of one month, or of a range of months "
+        "in one run (a backfill)."
+    ),
 )
 publish_job = define_asset_job(
     "statistics_and_publish",
-    selection=AssetSelection.assets("comparator_statistics", "published_extract"),
-    description="Rebuild windows, roll-ups and statistics over all months, then publish.",
+    selection=AssetSelection.assets(*PUBLISH_ASSETS),
+    description=(
+        "Rebuild windows, roll-ups and statistics over all months, then publish. Declarative "
+        "automation requests it once the months have settled; this job runs it by hand."
+    ),
+)
+refresh_job = define_asset_job(
+    "refresh",
+    selection=AssetSelection.assets(*ORGANISATION_ASSETS, *MONTHLY_ASSETS, *PUBLISH_ASSETS),
+    description=(
+        "Everything for a range of months in one run: organisations, each month in order, "
+        "then statistics and publication. A failed step stops the run before anything is "
+        "published. What `opioids refresh` and `opioids demo` launch."
+    ),
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime
 
-from dagster import MonthlyPartitionsDefinition
+from dagster import BackfillPolicy, BetaWarning, MonthlyPartitionsDefinition
 
 from pipelines.config import code_location_settings
 
@@ -15,6 +16,12 @@ from pipelines.config import code_location_settings
 FIRST_MONTH = code_location_settings().first_month
 
 monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{FIRST_MONTH}-01")
+
+# A backfill of N months (from the UI, `dg launch --partition-range` or the CLI) is one run
+# whose steps go through the months in order, not N runs.
+MONTHLY_BACKFILL = BackfillPolicy.single_run()
+# `backfill_policy=` is marked beta in Dagster 1.13; say so once here, not on every import.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
 
 def partition_month(partition_key: str) -> date:

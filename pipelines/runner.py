@@ -13,10 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from filelock import FileLock
 
 from pipelines.config import REPO_ROOT, Settings
+from pipelines.jobs import MONTHLY_ASSETS, ORGANISATION_ASSETS, PUBLISH_ASSETS
 from pipelines.partitions import month_partition_key
 from pipelines.run_liveness import recover_dead_runs, wait_for_pool, worker_tags
 from pipelines.warehouse import WAREHOUSE_POOL
@@ -95,6 +100,14 @@ class RefreshReport:
     run_ids: list[str] = field(default_factory=list)
 
 
+def partition_tags(months: list[date]) -> dict[str, str]:
+    """The tags that make one run cover a range of months (single-run backfill policy)."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: month_partition_key(min(months)),
+        ASSET_PARTITION_RANGE_END_TAG: month_partition_key(max(months)),
+    }
+
+
 def refresh(
     settings: Settings,
     months: list[date],
@@ -104,34 +117,44 @@ def refresh(
     verbose: bool = False,
     **source_overrides: object,
 ) -> RefreshReport:
-    """Organisations, then each month, then statistics and publication, as Dagster runs.
+    """Organisations, then the months in order, then statistics and publication, as one
+    Dagster run of the ``refresh`` job (the months as one partition range).
 
-    Stops at the first failed run: a month that fails must not be published over.
+    A failed step stops the run: nothing downstream of it runs, so a month that fails is
+    never published over.
     """
+    if not months:
+        raise ValueError("no months to refresh")
     instance = prepare_instance(settings, echo=echo)
     defs = build_definitions(settings, **source_overrides)
     report = RefreshReport(months=months)
-    tags = {"opioids/trigger": "cli", **worker_tags()}
-
-    def execute(job_name: str, label: str, partition_key: str | None = None) -> None:
-        job = defs.resolve_job_def(job_name)
-        # Every job writes the warehouse; wait for it here, where Ctrl-C works.
-        wait_for_pool(instance, WAREHOUSE_POOL, echo=echo)
-        result = job.execute_in_process(
-            run_config=run_config(verbose),
-            instance=instance,
-            partition_key=partition_key,
-            tags=tags,
-            raise_on_error=False,
+    keys = ORGANISATION_ASSETS + MONTHLY_ASSETS + (PUBLISH_ASSETS if publish else ())
+    single = len(months) == 1
+    span = f"{months[0]:%Y-%m}" if single else f"{min(months):%Y-%m}..{max(months):%Y-%m}"
+    # The run writes the warehouse; wait for it here, where Ctrl-C works.
+    wait_for_pool(instance, WAREHOUSE_POOL, echo=echo)
+    result = defs.resolve_job_def("refresh").execute_in_process(
+        run_config=run_config(verbose),
+        instance=instance,
+        partition_key=month_partition_key(months[0]) if single else None,
+        asset_selection=[AssetKey(k) for k in keys],
+        tags={
+            "opioids/trigger": "cli",
+            **worker_tags(),
+            **({} if single else partition_tags(months)),
+        },
+        raise_on_error=False,
+    )
+    report.run_ids.append(result.run_id)
+    for event in result.all_events:
+        if event.is_step_success and event.step_key:
+            echo(
+                f"  ok  {event.step_key}"
+                + (f"  ({span})" if event.step_key in MONTHLY_ASSETS else "")
+            )
+    if not result.success:
+        raise RunFailed(
+            f"refresh of {span} failed (run {result.run_id}): {_failure_message(result)}"
         )
-        report.run_ids.append(result.run_id)
-        if not result.success:
-            raise RunFailed(f"{label} failed (run {result.run_id}): {_failure_message(result)}")
-        echo(f"  ok  {label}  (run {result.run_id[:8]})")
-
-    execute("organisations_refresh", "practices and organisations")
-    for month in months:
-        execute("monthly_refresh", f"month {month:%Y-%m}", month_partition_key(month))
-    if publish:
-        execute("statistics_and_publish", "statistics and publication")
+    echo(f"  run {result.run_id} ({len(months)} month(s))")
     return report

@@ -1,19 +1,13 @@
-"""Sensors: notice newly published or re-published months, and publish after a month lands."""
+"""The new-month sensor: notice newly published or re-published months.
 
-from dagster import (
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    RunRequest,
-    RunStatusSensorContext,
-    SensorEvaluationContext,
-    SkipReason,
-    run_status_sensor,
-    sensor,
-)
+Publishing after months land is not a sensor here: statistics and publication carry
+declarative automation conditions (pipelines/automation.py)."""
+
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.fetch import is_unchanged
 from pipelines.http import SourceError
-from pipelines.jobs import monthly_job, publish_job
+from pipelines.jobs import monthly_job
 from pipelines.partitions import month_partition_key, monthly_partitions
 from pipelines.resources import SourcesResource, StoreResource
 from pipelines.sources.ckan import SNOMED_DATASET
@@ -49,14 +43,3 @@ def new_month_sensor(
         if len(requests) >= MAX_REQUESTS_PER_TICK:
             break
     return requests or SkipReason("every published month is staged and unchanged")
-
-
-@run_status_sensor(
-    run_status=DagsterRunStatus.SUCCESS,
-    monitored_jobs=[monthly_job],
-    request_job=publish_job,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="After a month's run succeeds, rebuild statistics and publish.",
-)
-def publish_after_month(context: RunStatusSensorContext):
-    return RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}")

@@ -16,8 +16,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from pipelines.http import HttpClient
+from pipelines.partitions import monthly_partitions
 from pipelines.runner import RunFailed, refresh
 from pipelines.sources.ckan import CkanClient
 from pipelines.staging import sha256_file
@@ -27,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 BASE_MONTHS = [date(2025, 2, 1), date(2025, 3, 1)]
 NEW = date(2025, 4, 1)
+NEW_KEY = "2025-04-01"
 RESOURCE = "EPD_SNOMED_202504"
 
 
@@ -175,7 +181,30 @@ def test_unknown_extra_column_is_accepted_and_reported(case):
 def test_negative_items_are_blocked_by_the_expectation(case):
     case.portal.set_fault("negative_items", month="2025-04", rows=2)
     _fails(case, "epd_opioid_rows.items_at_least_one|EPD_SNOMED_202504")
+    # A rejected month is a failed partition, not a materialised one, and the check that
+    # rejected it is recorded against that month with what it saw.
+    key = AssetKey("epd_opioid_rows")
+    with DagsterInstance.get() as instance:
+        status = instance.get_status_by_partition(key, [NEW_KEY], monthly_partitions)
+        assert status[NEW_KEY] == AssetPartitionStatus.FAILED
+        assert not instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key, asset_partitions=[NEW_KEY]), limit=1
+        ).records
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(key, "items_at_least_one"),
+            limit=1,
+            partition_filter=PartitionKeyFilter(key=NEW_KEY),
+        )
+        assert record.status == AssetCheckExecutionRecordStatus.FAILED
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.partition == NEW_KEY
+        assert evaluation.metadata["unexpected_count"].value >= 1
+        sample = evaluation.metadata["failing_rows_sample"].value
+        assert sample and all(row["items"] < 1 for row in sample)
     case.assert_recovers()
+    with DagsterInstance.get() as instance:
+        status = instance.get_status_by_partition(key, [NEW_KEY], monthly_partitions)
+        assert status[NEW_KEY] == AssetPartitionStatus.MATERIALIZED
 
 
 def test_non_numeric_quantity(case):
