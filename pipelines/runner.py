@@ -94,6 +94,14 @@ def _failure_message(result: ExecuteInProcessResult) -> str:
     return "; ".join(messages) or "run failed (see the Dagster UI for the run's events)"
 
 
+# How the command line names each step's work in its one-line outcomes.
+STEP_LABELS = {
+    "practice_organisations": "practices and organisations",
+    "comparator_statistics": "statistics",
+    "published_extract": "publication",
+}
+
+
 @dataclass
 class RefreshReport:
     months: list[date]
@@ -146,15 +154,14 @@ def refresh(
         raise_on_error=False,
     )
     report.run_ids.append(result.run_id)
+    labels = {key: f"month {span}" if single else f"months {span}" for key in MONTHLY_ASSETS}
+    labels |= STEP_LABELS
     for event in result.all_events:
         if event.is_step_success and event.step_key:
-            echo(
-                f"  ok  {event.step_key}"
-                + (f"  ({span})" if event.step_key in MONTHLY_ASSETS else "")
-            )
+            echo(f"  ok  {event.step_key}  ({labels.get(event.step_key, event.step_key)})")
     if not result.success:
-        raise RunFailed(
-            f"refresh of {span} failed (run {result.run_id}): {_failure_message(result)}"
-        )
-    echo(f"  run {result.run_id} ({len(months)} month(s))")
+        failed = next((e.step_key for e in result.all_events if e.is_step_failure), None)
+        label = labels.get(failed or "", f"refresh of {span}")
+        raise RunFailed(f"{label} failed (run {result.run_id}): {_failure_message(result)}")
+    echo(f"  run {result.run_id[:8]}: {len(months)} month(s)")
     return report
