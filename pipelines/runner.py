@@ -160,8 +160,9 @@ def refresh(
         if event.is_step_success and event.step_key:
             echo(f"  ok  {event.step_key}  ({labels.get(event.step_key, event.step_key)})")
     if not result.success:
-        failed = next((e.step_key for e in result.all_events if e.is_step_failure), None)
-        label = labels.get(failed or "", f"refresh of {span}")
+        failed = {e.step_key for e in result.all_events if e.is_step_failure}
+        first = next((k for k in keys if k in failed), None)  # in pipeline order
+        label = labels.get(first or "", f"refresh of {span}")
         raise RunFailed(f"{label} failed (run {result.run_id}): {_failure_message(result)}")
     echo(f"  run {result.run_id[:8]}: {len(months)} month(s)")
     return report
