@@ -207,6 +207,25 @@ def test_negative_items_are_blocked_by_the_expectation(case):
         assert status[NEW_KEY] == AssetPartitionStatus.MATERIALIZED
 
 
+def test_a_rejected_month_stops_a_range_and_is_recorded_on_its_partition(case):
+    case.portal.set_fault("negative_items", month="2025-04", rows=2)
+    with pytest.raises(RunFailed) as caught:
+        refresh(case.settings, [BASE_MONTHS[-1], NEW], echo=lambda _: None, **FAST_RETRIES)
+    assert "months 2025-03..2025-04 failed" in str(caught.value)
+    case.assert_nothing_lost()
+    key = AssetKey("epd_opioid_rows")
+    with DagsterInstance.get() as instance:
+        status = instance.get_status_by_partition(key, [NEW_KEY], monthly_partitions)
+        assert status[NEW_KEY] == AssetPartitionStatus.FAILED
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(key, "items_at_least_one"),
+            limit=1,
+            partition_filter=PartitionKeyFilter(key=NEW_KEY),
+        )
+        assert record.status == AssetCheckExecutionRecordStatus.FAILED
+        assert record.event.dagster_event.event_specific_data.partition == NEW_KEY
+
+
 def test_non_numeric_quantity(case):
     case.portal.set_fault("non_numeric_quantity", month="2025-04", value="ten")
     _fails(case, "non-numeric|EPD_SNOMED_202504")

@@ -8,8 +8,11 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
+from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from pipelines.partitions import months_between
+from pipelines.partitions import month_partition_key, months_between
 from pipelines.runner import refresh
 from pipelines.staging import sha256_file
 from tests.support import FAST_RETRIES, portal_settings
@@ -59,6 +62,31 @@ def test_every_gp_practice_and_month_is_published(pipeline_run):
     }
     assert len(comparators) == 8
     assert len(report.run_ids) == 1  # organisations, five months and publication: one run
+
+
+def test_each_month_of_the_range_has_its_own_metadata_and_checks(pipeline_run):
+    _, report = pipeline_run
+    key = AssetKey("epd_opioid_rows")
+    months = months_between(FIRST, LAST)
+    with DagsterInstance.get() as instance:
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key), limit=len(months) + 1
+        ).records
+        names = {
+            r.partition_key: r.asset_materialization.metadata["resource_name"] for r in records
+        }
+        assert {k: v.value for k, v in names.items()} == {
+            month_partition_key(m): f"EPD_SNOMED_{m:%Y%m}" for m in months
+        }
+        for month in months:
+            (check,) = instance.event_log_storage.get_asset_check_execution_history(
+                AssetCheckKey(key, "items_at_least_one"),
+                limit=1,
+                partition_filter=PartitionKeyFilter(key=month_partition_key(month)),
+            )
+            assert check.status == AssetCheckExecutionRecordStatus.SUCCEEDED
+            target = check.event.dagster_event.event_specific_data.target_materialization_data
+            assert target is not None and target.run_id == report.run_ids[0]
 
 
 def test_both_header_layouts_were_read(pipeline_run):
