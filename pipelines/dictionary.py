@@ -85,6 +85,12 @@ shows names and types only. Regenerate it after changing a comment:
   keep a data-driven `PIVOT` in a view); the extract never changes once published, so they
   always agree with the long tables. Their per-comparator columns follow the headline
   variant and denominator in `headline_comparators`.
+- **CSV files** (`published/files/csv/` and `opioids export --format csv`): a text cell a
+  spreadsheet would run as a formula (one starting `=`, `+`, `-`, `@`, a tab or a carriage
+  return, as a practice or PCN name might) is written with a leading apostrophe (`'=...`),
+  which spreadsheets show as text. Numbers and dates are unchanged. The extract, the Parquet
+  files and the xlsx export hold the text exactly as published (the xlsx stores strings,
+  never formulas); strip one leading `'` from such a cell to get the original.
 """
 
 

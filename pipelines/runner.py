@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (
 from filelock import FileLock
 
 from pipelines.config import REPO_ROOT, Settings
+from pipelines.files import StorageError, ensure_writable_dir
 from pipelines.jobs import MONTHLY_ASSETS, ORGANISATION_ASSETS, PUBLISH_ASSETS
 from pipelines.partitions import month_partition_key
 from pipelines.run_liveness import recover_dead_runs, wait_for_pool, worker_tags
@@ -38,6 +39,10 @@ class RunFailed(RuntimeError):
     """A Dagster run failed; the message carries the failing step and its error."""
 
 
+class DataDirUnusable(RunFailed):
+    """Nothing could run: a folder the pipeline writes to cannot be written."""
+
+
 def prepare_instance(
     settings: Settings, *, echo: Callable[[str], None] = lambda _: None
 ) -> DagsterInstance:
@@ -49,7 +54,11 @@ def prepare_instance(
     exclusive file lock (released by the kernel if the holder dies).
     """
     home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_writable_dir(settings.data_dir, "data directory (OPIOIDS_DATA_DIR)")
+        ensure_writable_dir(home, "Dagster home (DAGSTER_HOME)")
+    except StorageError as exc:
+        raise DataDirUnusable(f"{exc}; nothing was run") from None
     os.environ["DAGSTER_HOME"] = str(home)
     with FileLock(home / ".instance.lock"):
         config = home / "dagster.yaml"

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.csv_safety import safe_for_spreadsheets
 from pipelines.export.columns import (
     EXPORT_MONTHS,
     FORMATS,
@@ -18,7 +19,7 @@ from pipelines.export.columns import (
     LEVELS,
     REQUIRED_RELATIONS,
 )
-from pipelines.files import atomic_write
+from pipelines.files import UnsafeTarget, atomic_write
 from pipelines.warehouse import query_frame
 
 
@@ -80,7 +81,10 @@ def export_organisation(
         "parquet": _write_parquet,
         "xlsx": write_xlsx,
     }[fmt]
-    atomic_write(target, lambda tmp: writer(data, tmp))
+    try:
+        atomic_write(target, lambda tmp: writer(data, tmp))
+    except UnsafeTarget as exc:
+        raise ExportError(f"--out: {exc}") from None
     return target
 
 
@@ -204,7 +208,7 @@ def _target(out: Path, data: ExportData, fmt: str) -> Path:
 
 
 def _write_csv(data: ExportData, path: Path) -> None:
-    data.rows.write_csv(path, null_value="", date_format="%Y-%m-%d")
+    safe_for_spreadsheets(data.rows).write_csv(path, null_value="", date_format="%Y-%m-%d")
 
 
 def _write_parquet(data: ExportData, path: Path) -> None:

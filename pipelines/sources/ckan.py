@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.http import HttpClient, SourceError
+from pipelines.http import HttpClient, SourceError, sanitise
 from pipelines.limits import inflate, read_limited
 
 SNOMED_DATASET = "english-prescribing-dataset-epd-with-snomed-code"
@@ -271,11 +271,12 @@ class SqlResult:
 
 
 def _error_message(error: Any) -> str:
+    """The portal's own words about a failure, as a short sanitised snippet."""
     if isinstance(error, dict):
         parts = [str(error.get("message") or "")]
         parts += [f"{k}: {v}" for k, v in error.items() if k not in ("message", "__type")]
-        return "; ".join(p for p in parts if p) or json.dumps(error)[:300]
-    return str(error)[:300] if error else "no message given"
+        return sanitise("; ".join(p for p in parts if p) or json.dumps(error), 200)
+    return sanitise(str(error), 200) if error else "no message given"
 
 
 def _records_frame(records: list[Any], fields: Any) -> pl.DataFrame:

@@ -318,6 +318,8 @@ def parse_practice_map(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("COMM_REGION_CODE").alias("region_code"),
             pl.col("COMM_REGION_NAME").alias("region_name"),
         )
-        .unique(subset="practice_code", keep="first")
+        # Identical repeated lines collapse; conflicting ones for one practice stay, so the
+        # organisations' critical uniqueness check sees them.
+        .unique(maintain_order=True)
         .sort("practice_code")
     )

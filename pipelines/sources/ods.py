@@ -82,6 +82,8 @@ def parse_epraccur(data: bytes, *, where: str = "epraccur") -> pl.DataFrame:
             & ~pl.col("practice_code").str.ends_with("998")
         )
         .select([pl.col(c).cast(t) for c, t in EPRACCUR_SCHEMA.items()])
-        .unique(subset="practice_code", keep="first")
+        # A line repeated word for word says nothing new; two different lines for one
+        # code are kept, for the critical uniqueness check to refuse.
+        .unique(maintain_order=True)
         .sort("practice_code")
     )

@@ -8,6 +8,7 @@ openpyxl: sheets, headers, number formats, frozen header, autofilter and no erro
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 import zipfile
@@ -308,3 +309,16 @@ def test_cli_export_command(extract, tmp_path, capsys) -> None:
     assert main([*args, "--org", "NOPE", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no ICB with code 'NOPE'" in err and "Traceback" not in err
+
+
+def test_cli_export_refuses_a_fifo_as_out(extract, tmp_path, capsys) -> None:
+    """A named pipe (or a link to one's own stdout) is not replaced by a regular file."""
+    from pipelines.cli import main
+
+    fifo = tmp_path / "area.csv"
+    os.mkfifo(fifo)
+    args = ["export", "--extract", str(extract), "--level", "icb", "--format", "csv"]
+    assert main([*args, "--org", "QSW", "--out", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "named pipe" in err and "Traceback" not in err
+    assert fifo.is_fifo()

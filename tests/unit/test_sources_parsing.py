@@ -91,3 +91,44 @@ def test_epraccur_names_columns_and_drops_welsh_and_998_codes():
 def test_epraccur_with_wrong_width_fails():
     with pytest.raises(SchemaError, match="expected 27 columns"):
         parse_epraccur(b"A81001,NAME,x\n")
+
+
+def _practice_map(*rows: tuple[str, str]) -> pl.DataFrame:
+    from pipelines.sources.list_sizes import PRACTICE_MAP_COLUMNS
+
+    return pl.DataFrame(
+        [
+            {
+                c: (code if c == "PRACTICE_CODE" else pcn if c == "PCN_CODE" else c)
+                for c in PRACTICE_MAP_COLUMNS
+            }
+            for code, pcn in rows
+        ]
+    )
+
+
+def test_duplicate_practices_reach_the_critical_uniqueness_check():
+    """Repeated identical lines collapse; conflicting ones are not silently resolved."""
+    from assets.ingest import build_organisations
+    from pipelines.sources.list_sizes import parse_practice_map
+    from pipelines.validation import failures, load_suite, validate
+
+    epraccur = parse_epraccur(
+        "\n".join(
+            [_epraccur_row("A81001", 4), _epraccur_row("A81001", 4), _epraccur_row("A81002", 4)]
+        ).encode()
+    )
+    assert epraccur["practice_code"].to_list() == ["A81001", "A81002"]  # identical lines
+
+    conflicting = parse_practice_map(
+        _practice_map(("A81001", "U1"), ("A81001", "U2"), ("A81002", "U1"), ("A81002", "U1"))
+    )
+    assert conflicting["practice_code"].to_list() == ["A81001", "A81001", "A81002"]
+    organisations = build_organisations(epraccur, conflicting, latest_map="2025-01")
+    outcomes = validate(organisations, load_suite("practice_organisations"))
+    assert "unique_practice_codes" in {o.check for o in failures(outcomes)}
+
+    twice = parse_epraccur(
+        "\n".join([_epraccur_row("A81001", 4), _epraccur_row("A81001", 2)]).encode()
+    )
+    assert twice["practice_code"].to_list() == ["A81001", "A81001"]
