@@ -225,7 +225,7 @@ def current_release(published_dir: Path) -> Path | None:
 
 def _switch_current(published_dir: Path, release: Path) -> None:
     """Point ``current`` at ``release`` in one atomic rename of a new link."""
-    tmp = published_dir / f".{CURRENT}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp = published_dir / f".link-{CURRENT}.{uuid.uuid4().hex[:8]}.tmp"
     os.symlink(os.path.relpath(release, published_dir), tmp)
     os.replace(tmp, published_dir / CURRENT)
     _fsync_dir(published_dir)
@@ -247,11 +247,17 @@ def _link_stable_names(published_dir: Path) -> None:
         if path.is_symlink() and os.readlink(path) == wanted:
             continue
         if path.is_dir() and not path.is_symlink():
-            os.rename(path, published_dir / f".{name}.legacy.{uuid.uuid4().hex[:8]}.tmp")
-        tmp = published_dir / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+            os.rename(path, published_dir / f".legacy-{name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp = published_dir / f".link-{name}.{uuid.uuid4().hex[:8]}.tmp"
         os.symlink(wanted, tmp)
         os.replace(tmp, path)
     _fsync_dir(published_dir)
+
+
+# Temporaries this module leaves in ``published/`` when killed: link and legacy-folder
+# renames, and the extract and file folders of the layout before publication folders.
+# Other writers' temporaries (a dashboard build running now) are not ours to remove.
+_OWN_TEMPORARIES = (".link-", ".legacy-", f".{EXTRACT_NAME}.", ".files.")
 
 
 def sweep(published_dir: Path) -> list[Path]:
@@ -261,7 +267,7 @@ def sweep(published_dir: Path) -> list[Path]:
     keep = current_release(published_dir)
     releases = published_dir / RELEASES
     candidates = list(releases.iterdir()) if releases.is_dir() else []
-    candidates += [p for p in published_dir.iterdir() if p.name.startswith(".")]
+    candidates += [p for p in published_dir.iterdir() if p.name.startswith(_OWN_TEMPORARIES)]
     for path in candidates:
         if keep is not None and path.resolve() == keep:
             continue

@@ -1,0 +1,34 @@
+"""What the start of a publication sweeps: earlier publications and this module's own
+temporaries, never the current publication nor another writer's work in progress."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipelines.publish import CURRENT, RELEASES, current_release, sweep
+
+
+def test_sweep_keeps_the_current_publication_and_others_temporaries(tmp_path: Path):
+    published = tmp_path / "published"
+    releases = published / RELEASES
+    for name in ("20250101T000000Z-old", "20250201T000000Z-cur", ".20250301T000000Z-x.tmp"):
+        (releases / name / "files").mkdir(parents=True)
+    os.symlink(os.path.join(RELEASES, "20250201T000000Z-cur"), published / CURRENT)
+    own = [
+        ".link-current.ab12.tmp",
+        ".opioid_comparators.duckdb.1234.tmp",
+        ".opioid_comparators.duckdb.1234.tmp.wal",
+        ".files.1234.tmp",
+    ]
+    for name in own:
+        (published / name).write_text("x")
+    (published / ".legacy-files.ab12.tmp").mkdir()
+    (published / ".dashboard.0123456789ab.tmp").mkdir()  # a dashboard build running now
+
+    sweep(published)
+
+    assert current_release(published) == (releases / "20250201T000000Z-cur").resolve()
+    assert sorted(p.name for p in releases.iterdir()) == ["20250201T000000Z-cur"]
+    left = sorted(p.name for p in published.iterdir())
+    assert left == [".dashboard.0123456789ab.tmp", CURRENT, RELEASES]
