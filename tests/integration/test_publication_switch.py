@@ -101,7 +101,9 @@ def test_a_rejected_publication_changes_nothing(outputs_extract, tmp_path):
     from pipelines.validation import CheckOutcome
 
     def refuse(con):
-        return [CheckOutcome(check="no_orphans", severity="ERROR", description="1", passed=False)]
+        return [
+            CheckOutcome(check="no_orphans", severity="critical", description="1", passed=False)
+        ]
 
     result = publish(warehouse, published, gate=refuse)
     assert not result.published
