@@ -54,7 +54,6 @@ FUNNEL_POINTS: int = 60
 #: Statements run for the cross-sections in ``stat_target`` and the series in
 #: ``spc_target``, once ``cell_values`` holds their values.
 COMPUTE_STEPS: tuple[str, ...] = (
-    "statistics/rank_cells",
     "statistics/insert_values",
     "statistics/insert_groups",
     "statistics/insert_deciles",
