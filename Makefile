@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test test-unit lint format ui bench bench-small bench-stats clean
+.PHONY: install system-packages demo test test-unit lint format ui bench bench-small bench-stats clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,9 +24,17 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/opioids demo
 
+# The tests start a real PostgreSQL server (the deployment's instance storage): Debian's
+# package, installed when missing (as root, like the CI image).
+system-packages:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL (Debian package) for the deployment tests"; \
+		apt-get update && apt-get install -y --no-install-recommends postgresql; \
+	fi
+
 # The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
 PYTEST_WORKERS ?= 3
-test: install
+test: install system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15

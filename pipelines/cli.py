@@ -193,18 +193,29 @@ def demo(ctx: click.Context) -> None:
     type=click.Path(path_type=Path),
     help="Where the sample data is generated (default: <data dir>/sample_portal).",
 )
+@click.option(
+    "--withhold",
+    "withheld",
+    metavar="YYYY-MM",
+    multiple=True,
+    help="Hold a month back; POST /_sample/publish?month=YYYY-MM publishes it later.",
+)
 @click.pass_context
-def sample_portal(ctx: click.Context, port: int, data_dir: Path | None) -> None:
+def sample_portal(
+    ctx: click.Context, port: int, data_dir: Path | None, withheld: tuple[str, ...]
+) -> None:
     """Serve the bundled sample portal on 127.0.0.1 (CKAN, list sizes, ODS).
 
     \b
-    Example:
+    Examples:
       opioids sample-portal --port 8765   then export the printed OPIOIDS_* variables
+      opioids sample-portal --withhold 2025-12   then, while the daemon runs:
+        curl -X POST 'http://127.0.0.1:8765/_sample/publish?month=2025-12'
     """
     from demo.sample_portal import serve_forever
 
     settings = _settings(ctx)
-    serve_forever(data_dir or settings.data_dir / "sample_portal", port)
+    serve_forever(data_dir or settings.data_dir / "sample_portal", port, withheld=withheld)
 
 
 @main_group.command()
@@ -325,6 +336,37 @@ def ui(ctx: click.Context, port: int) -> None:
     if is_demo_data_dir(settings):
         raise SystemExit(serve_ui(settings, lambda s: run_ui(s, port)))
     raise SystemExit(run_ui(settings, port))
+
+
+@main_group.command()
+@click.option(
+    "--code-server",
+    metavar="HOST:PORT",
+    help="Point the workspace at a running code location server instead of loading the code.",
+)
+@click.pass_context
+def instance(ctx: click.Context, code_server: str | None) -> None:
+    """Prepare the Dagster instance and workspace in DAGSTER_HOME, for the web server and
+    the daemon of a deployment (OPIOIDS_INSTANCE picks SQLite or PostgreSQL).
+
+    \b
+    Example (what the systemd units and the compose file run first):
+      OPIOIDS_INSTANCE=postgres DAGSTER_POSTGRES_URL=postgresql://... \\
+        opioids instance --code-server 127.0.0.1:4000
+    """
+    from pipelines.runner import prepare_instance
+    from pipelines.ui import write_workspace
+
+    settings = _settings(ctx)
+    try:
+        workspace = write_workspace(settings, code_server)
+        prepared = prepare_instance(settings)
+    except ValueError as exc:
+        raise Fail(str(exc), EXIT_USAGE) from None
+    storage = type(prepared.run_storage).__name__
+    prepared.dispose()
+    click.echo(f"Dagster instance in {settings.dagster_home} ({settings.instance}: {storage})")
+    click.echo(f"Workspace: {workspace}")
 
 
 @main_group.command()

@@ -29,14 +29,19 @@ COMPARATORS_DIR = REPO_ROOT / "comparators"
 # The portal's SQL service is the first choice; "bulk" reads the monthly files and "auto"
 # falls back to them when the SQL route fails.
 FETCH_ROUTES = ("sql", "bulk", "auto")
+# Where Dagster keeps runs, events and schedules: SQLite files under DAGSTER_HOME (a laptop,
+# the demo) or a PostgreSQL database (a deployment with the daemon; see docs/deployment.md).
+INSTANCE_KINDS = ("sqlite", "postgres")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 def setting(default: Any, env: str, doc: str, **extra: Any) -> Any:
     """A settings field: its default, the environment variable that overrides it, its meaning."""
     metadata = {"env": env, "doc": doc, **extra}
+    shown = not extra.get("secret")  # passwords and URLs with credentials stay out of reprs
     if callable(default):
-        return field(default_factory=default, metadata=metadata)
-    return field(default=default, metadata=metadata)
+        return field(default_factory=default, metadata=metadata, repr=shown)
+    return field(default=default, metadata=metadata, repr=shown)
 
 
 def duckdb_temp_dir(data_dir: Path, configured: str = "") -> Path:
@@ -161,6 +166,56 @@ class Settings:
     def duckdb_temp_dir(self) -> Path:
         return duckdb_temp_dir(self.data_dir, self.duckdb_temp_directory)
 
+    instance: str = setting(
+        "sqlite",
+        "OPIOIDS_INSTANCE",
+        "Dagster instance: sqlite (files under DAGSTER_HOME) or postgres (DAGSTER_POSTGRES_URL)",
+        choices=INSTANCE_KINDS,
+    )
+    postgres_url: str = setting(
+        "",
+        "DAGSTER_POSTGRES_URL",
+        "PostgreSQL database of the postgres instance, postgresql://user[:password]@host:port/db",
+        secret=True,
+    )
+    # The new-month sensor: NHSBSA publishes month M around the 15th-20th of M+2.
+    publication_window_from_day: int = setting(
+        12,
+        "OPIOIDS_PUBLICATION_WINDOW_FROM_DAY",
+        "day of the month from which the portal is looked at often (until the month's end)",
+    )
+    new_month_look_seconds: int = setting(
+        600,
+        "OPIOIDS_NEW_MONTH_LOOK_SECONDS",
+        "seconds between looks at the portal for a new month inside the publication window",
+    )
+    new_month_idle_look_seconds: int = setting(
+        6 * 60 * 60,
+        "OPIOIDS_NEW_MONTH_IDLE_LOOK_SECONDS",
+        "seconds between looks at the portal outside the publication window",
+    )
+    # Messages about runs (docs/deployment.md): e-mail when smtp_host and mail_to are set,
+    # and/or a JSON post to a webhook (Teams or Slack incoming webhook).
+    smtp_host: str = setting(
+        "", "OPIOIDS_SMTP_HOST", "mail server for run messages (empty: no mail)"
+    )
+    smtp_port: int = setting(587, "OPIOIDS_SMTP_PORT", "mail server port")
+    smtp_security: str = setting(
+        "starttls",
+        "OPIOIDS_SMTP_SECURITY",
+        "mail connection: starttls, ssl or none",
+        choices=SMTP_SECURITY,
+    )
+    smtp_user: str = setting("", "OPIOIDS_SMTP_USER", "mail server login (empty: none)")
+    smtp_password: str = setting("", "OPIOIDS_SMTP_PASSWORD", "mail server password", secret=True)
+    mail_from: str = setting(
+        "opioid-comparators@localhost", "OPIOIDS_MAIL_FROM", "sender of run messages"
+    )
+    mail_to: str = setting("", "OPIOIDS_MAIL_TO", "recipients of run messages, comma-separated")
+    webhook_url: str = setting(
+        "", "OPIOIDS_WEBHOOK_URL", "incoming webhook (Teams, Slack) for run messages", secret=True
+    )
+
     @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
@@ -272,7 +327,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raw = env.get(f.metadata["env"])
         if raw is not None and raw.strip() != "":
             changes[f.name] = _convert(f, raw)
-    return Settings(**changes)
+    settings = Settings(**changes)
+    if settings.instance == "postgres" and not settings.postgres_url:
+        raise ValueError(
+            "OPIOIDS_INSTANCE=postgres needs DAGSTER_POSTGRES_URL "
+            "(postgresql://user:password@host:port/database)"
+        )
+    if not 1 <= settings.publication_window_from_day <= 28:
+        raise ValueError("OPIOIDS_PUBLICATION_WINDOW_FROM_DAY must be a day from 1 to 28")
+    return settings
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 from assets import comparators, ingest, publish, reference
 from pipelines.config import code_location_settings
 from pipelines.jobs import monthly_job, organisations_job, publish_job, refresh_job
+from pipelines.notify_sensors import report_publication, report_run_failure
 from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
 from pipelines.sensors import new_month_sensor
@@ -22,7 +23,7 @@ def build_definitions(resources: dict) -> Definitions:
         asset_checks=load_asset_checks_from_modules(_modules),
         jobs=[organisations_job, monthly_job, publish_job, refresh_job],
         schedules=[monthly_refresh_schedule],
-        sensors=[new_month_sensor],
+        sensors=[new_month_sensor, report_run_failure, report_publication],
         resources=resources,
     )
 

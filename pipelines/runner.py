@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster._core.storage.tags import (
@@ -43,11 +44,27 @@ class DataDirUnusable(RunFailed):
     """Nothing could run: a folder the pipeline writes to cannot be written."""
 
 
+def instance_profile(settings: Settings) -> Path:
+    """The ``dagster.yaml`` to use: the SQLite one of the repository (the default), or the
+    PostgreSQL deployment profile ``deploy/dagster.yaml``, which reads the database from
+    ``DAGSTER_POSTGRES_URL`` (set here from the settings, so runs in this process see it)."""
+    if settings.instance != "postgres":
+        return REPO_ROOT / "dagster.yaml"
+    if not settings.postgres_url:
+        raise ValueError(
+            "OPIOIDS_INSTANCE=postgres needs DAGSTER_POSTGRES_URL "
+            "(postgresql://user:password@host:port/database)"
+        )
+    os.environ["DAGSTER_POSTGRES_URL"] = settings.postgres_url
+    return REPO_ROOT / "deploy" / "dagster.yaml"
+
+
 def prepare_instance(
     settings: Settings, *, echo: Callable[[str], None] = lambda _: None
 ) -> DagsterInstance:
-    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``,
-    with runs whose process died marked failed and their pool slots freed.
+    """The persistent instance under ``DAGSTER_HOME``, configured from ``dagster.yaml``
+    (or the PostgreSQL profile, see :func:`instance_profile`), with runs whose process
+    died marked failed and their pool slots freed.
 
     Creating an instance creates its SQLite tables; two processes doing that at once on a
     new ``DAGSTER_HOME`` race ("table runs already exists"), so it is done under an
@@ -62,7 +79,7 @@ def prepare_instance(
     os.environ["DAGSTER_HOME"] = str(home)
     with FileLock(home / ".instance.lock"):
         config = home / "dagster.yaml"
-        source = REPO_ROOT / "dagster.yaml"
+        source = instance_profile(settings)
         if not config.exists() or config.read_bytes() != source.read_bytes():
             shutil.copyfile(source, config)
         instance = DagsterInstance.get()

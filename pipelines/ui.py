@@ -18,17 +18,35 @@ from pipelines.config import REPO_ROOT, Settings, settings_environ
 LOCATION_NAME = "opioid_comparators"
 
 
-def write_workspace(settings: Settings) -> Path:
-    """``$DAGSTER_HOME/workspace.yaml`` naming the code location."""
+def write_workspace(settings: Settings, code_server: str | None = None) -> Path:
+    """``$DAGSTER_HOME/workspace.yaml`` naming the code location.
+
+    By default the web server (or daemon) loads the code itself; with ``code_server``
+    (``host:port``) it talks to a running code location server instead, as in a deployment
+    (``dagster code-server start``, see deploy/).
+    """
     path = settings.dagster_home / "workspace.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if code_server:
+        host, _, port = code_server.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"the code server must be given as host:port, not {code_server!r}")
+        entry = (
+            "  - grpc_server:\n"
+            f"      host: {host}\n"
+            f"      port: {port}\n"
+            f"      location_name: {LOCATION_NAME}\n"
+        )
+    else:
+        entry = (
+            "  - python_module:\n"
+            "      module_name: pipelines.definitions\n"
+            f"      location_name: {LOCATION_NAME}\n"
+            f"      working_directory: {REPO_ROOT}\n"
+        )
     path.write_text(
-        "# Written by `opioids ui`: the pipeline's code location under a fixed name.\n"
-        "load_from:\n"
-        "  - python_module:\n"
-        "      module_name: pipelines.definitions\n"
-        f"      location_name: {LOCATION_NAME}\n"
-        f"      working_directory: {REPO_ROOT}\n"
+        "# Written by `opioids`: the pipeline's code location under a fixed name.\n"
+        "load_from:\n" + entry
     )
     return path
 

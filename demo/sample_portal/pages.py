@@ -146,6 +146,7 @@ real sources' paths, response shapes and quirks. Nothing here is real prescribin
 <p><a href="{ODS_PATH}">epraccur.zip</a></p>
 <h2>Test controls</h2>
 <p>GET/POST/DELETE <code>/_sample/faults</code>, POST <code>/_sample/republish?month=YYYY-MM</code>,
+POST <code>/_sample/publish?month=YYYY-MM</code> (a month held back with <code>--withhold</code>),
 GET <code>/_sample/manifest</code>. Base URL: <code>{escape(base_url)}</code>.</p>
 """
     return _page("Sample portal", body)

@@ -103,6 +103,7 @@ class SamplePortal:
         verbose: bool = False,
         shard_ttl_seconds: float = 3600,
         sql_timeout_seconds: float = 60,
+        withheld: tuple[str, ...] = (),
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sample portal binds to loopback only, not {host!r}")
@@ -117,6 +118,7 @@ class SamplePortal:
         self.shard_ttl_seconds = shard_ttl_seconds
         self.sql_timeout_seconds = sql_timeout_seconds
         self.verbose = verbose
+        self.withheld = tuple(withheld)
         self.fault_registry = FaultRegistry()
         self.manifest: gen.SampleManifest | None = None
         self.store: EpdStore | None = None
@@ -146,6 +148,8 @@ class SamplePortal:
             return self
         self.manifest = gen.generate_sample(self.data_dir)
         self.store = EpdStore(self.data_dir, self.manifest, self.fault_registry)
+        for month in self.withheld:
+            self.store.withhold(month)
         for month, links in self.manifest.facts["list_size_files"].items():
             for filename, path in links.items():
                 local = self.data_dir / "list_sizes" / month / filename
@@ -225,6 +229,18 @@ class SamplePortal:
             "month": month,
             "revision": revision,
             "resources": [store.metadata(r, self.url) for r in resources],
+        }
+
+    def publish(self, month: str) -> dict[str, Any]:
+        """Publish a month held back with ``withheld``: it appears in ``package_show``."""
+        store = self._require_store()
+        released = store.release(month)
+        resource = store.find(gen.resource_name(month))
+        assert resource is not None
+        return {
+            "month": month,
+            "newly_published": released,
+            "resource": store.metadata(resource, self.url),
         }
 
     def _require_store(self) -> EpdStore:
@@ -911,6 +927,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, portal.republish(month))
             except KeyError as exc:
                 self._send_json(404, {"error": str(exc.args[0])})
+        elif path == "/_sample/publish" and self._method == "POST":
+            try:
+                self._send_json(200, portal.publish(query.get("month", "")))
+            except KeyError as exc:
+                self._send_json(404, {"error": str(exc.args[0])})
         elif path == "/_sample/manifest" and self._method in ("GET", "HEAD"):
             assert portal.manifest is not None
             self._send_json(200, json.loads(portal.manifest.to_json()))
@@ -918,12 +939,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": f"no control endpoint {path}"})
 
 
-def serve_forever(data_dir: Path, port: int = 8765, *, verbose: bool = True) -> None:
+def serve_forever(
+    data_dir: Path, port: int = 8765, *, verbose: bool = True, withheld: tuple[str, ...] = ()
+) -> None:
     """Run the sample portal in the foreground until interrupted (for the CLI).
 
     Prints the base URL and the environment variables that point the pipeline at it.
     """
-    portal = SamplePortal(Path(data_dir), port=port, verbose=verbose)
+    portal = SamplePortal(Path(data_dir), port=port, verbose=verbose, withheld=withheld)
     portal.start()
     print(f"Sample portal serving {Path(data_dir).resolve()} at {portal.url}", flush=True)
     for key, value in portal.env().items():

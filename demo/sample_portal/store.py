@@ -265,14 +265,39 @@ class EpdStore:
             key=lambda r: (r.month, r.snomed),
         )
         self._by_key = {r.name: r for r in self._resources} | {r.id: r for r in self._resources}
+        # Months not published yet: absent from package_show, unknown to every endpoint,
+        # until released at run time (the portal publishing a new month).
+        self._withheld: set[str] = set()
 
     # -- lookup -------------------------------------------------------------------------
 
     def resources(self, dataset: str) -> list[Resource]:
-        return [r for r in self._resources if r.dataset == dataset]
+        return [
+            r for r in self._resources if r.dataset == dataset and r.month not in self._withheld
+        ]
 
     def find(self, name_or_id: str) -> Resource | None:
-        return self._by_key.get(name_or_id)
+        found = self._by_key.get(name_or_id)
+        return None if found is None or found.month in self._withheld else found
+
+    def withhold(self, month: str) -> None:
+        """Take ``month`` off the portal, as if not yet published."""
+        self._check_month(month)
+        with self._lock:
+            self._withheld.add(month)
+
+    def release(self, month: str) -> bool:
+        """Publish a withheld ``month``; False when it was published already."""
+        self._check_month(month)
+        with self._lock:
+            if month not in self._withheld:
+                return False
+            self._withheld.discard(month)
+            return True
+
+    def _check_month(self, month: str) -> None:
+        if month not in self.manifest.months:
+            raise KeyError(f"no such month in the sample: {month}")
 
     def _ordinal(self, month: str) -> int:
         """A month's position, which varies timestamps: main months first, then historic."""
@@ -352,8 +377,7 @@ class EpdStore:
 
     def republish(self, month: str) -> int:
         """Publish ``month`` again with a small deterministic change; returns the revision."""
-        if month not in self.manifest.months:
-            raise KeyError(f"no such month in the sample: {month}")
+        self._check_month(month)
         with self._lock:
             revision = self.revision(month) + 1
             name = gen.resource_name(month)
