@@ -88,7 +88,11 @@ def deliver(settings: Settings, message: Message) -> list[str]:
         try:
             (send_mail if channel == "mail" else send_webhook)(settings, message)
             sent.append(channel)
-        except (OSError, smtplib.SMTPException, httpx.HTTPError) as exc:
+        except httpx.HTTPStatusError as exc:  # the URL is a secret: not in the message
+            failures.append(f"{channel}: answered HTTP {exc.response.status_code}")
+        except httpx.HTTPError as exc:
+            failures.append(f"{channel}: {type(exc).__name__}")
+        except (OSError, smtplib.SMTPException) as exc:
             failures.append(f"{channel}: {type(exc).__name__}: {exc}")
     if failures:
         raise DeliveryError("; ".join(failures) + (f" (sent by {', '.join(sent)})" if sent else ""))
@@ -98,25 +102,25 @@ def deliver(settings: Settings, message: Message) -> list[str]:
 # -- what went wrong ------------------------------------------------------------------------
 
 
-def _cause(error):  # noqa: ANN001, ANN202 - dagster's SerializableErrorInfo
-    # Dagster wraps user errors; the cause is what says what went wrong and where.
-    while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-        error = error.cause
-    return error
-
-
 def failed_steps(events: Iterable[DagsterEvent]) -> list[tuple[str, str]]:
     """(step, reason) for each failed step and each failed blocking check of a run."""
     out = []
     for event in events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            err = _cause(event.step_failure_data.error)
-            out.append((event.step_key or "?", f"{err.cls_name}: {err.message.strip()}"))
+            err = event.step_failure_data.error
+            # Dagster wraps user errors; the cause is what says what went wrong and where.
+            while err.cause is not None and err.cls_name == "DagsterExecutionStepExecutionError":
+                err = err.cause
+            text = err.message.strip()
+            head, _, rest = text.partition(": ")
+            if rest and head.rsplit(".", 1)[-1] == err.cls_name:
+                text = rest  # "pipelines.http.SourceError: ..." says the class twice
+            out.append((event.step_key or "run", text))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 asset = evaluation.asset_key.to_user_string()
-                out.append((f"{asset} check {evaluation.check_name}", evaluation.description))
+                out.append((f"check {asset}.{evaluation.check_name}", evaluation.description))
     return out
 
 

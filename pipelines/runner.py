@@ -100,23 +100,9 @@ def build_definitions(settings: Settings, **source_overrides: object) -> Definit
 
 
 def _failure_message(result: ExecuteInProcessResult) -> str:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            err = event.step_failure_data.error
-            # Dagster wraps user errors; the cause is what says what went wrong and where.
-            while err.cause is not None and err.cls_name == "DagsterExecutionStepExecutionError":
-                err = err.cause
-            text = err.message.strip()
-            head, _, rest = text.partition(": ")
-            if rest and head.rsplit(".", 1)[-1] == err.cls_name:
-                text = rest  # "pipelines.http.SourceError: ..." says the class twice
-            messages.append(f"{event.step_key}: {text}")
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed and evaluation.severity.value == "ERROR":
-                asset = evaluation.asset_key.to_user_string()
-                messages.append(f"check {asset}.{evaluation.check_name}: {evaluation.description}")
+    from pipelines.notify import failed_steps
+
+    messages = [f"{step}: {reason}" for step, reason in failed_steps(result.all_events)]
     return "; ".join(messages) or "run failed (see the Dagster UI for the run's events)"
 
 

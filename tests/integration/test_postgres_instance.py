@@ -64,13 +64,3 @@ def test_a_month_runs_and_publishes_on_the_postgres_instance(
     finally:
         con.close()
     assert months == [(date(2025, 12, 1),)]
-
-
-def test_the_postgres_profile_needs_a_database_url(tmp_path, monkeypatch):
-    from pipelines.config import Settings, load_settings
-
-    with pytest.raises(ValueError, match="DAGSTER_POSTGRES_URL"):
-        load_settings({"OPIOIDS_INSTANCE": "postgres"})
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    with pytest.raises(ValueError, match="DAGSTER_POSTGRES_URL"):
-        prepare_instance(Settings(data_dir=tmp_path, instance="postgres"))
