@@ -3,7 +3,12 @@
 Statistics and publication carry automation conditions (pipelines/automation.py), so Dagster
 adds its ``default_automation_condition_sensor`` to evaluate them."""
 
-from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+from dagster import (
+    Definitions,
+    in_process_executor,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+)
 
 from assets import comparators, ingest, publish, reference
 from pipelines.config import code_location_settings
@@ -25,6 +30,10 @@ def build_definitions(resources: dict) -> Definitions:
         schedules=[monthly_refresh_schedule],
         sensors=[new_month_sensor, report_run_failure, report_publication],
         resources=resources,
+        # A run's steps execute in its one process, as with `opioids refresh`: every step
+        # after the fetch writes the single-writer warehouse, so a process per step would
+        # only add start-up time (seconds per step); months run in parallel as runs.
+        executor=in_process_executor,
     )
 
 
