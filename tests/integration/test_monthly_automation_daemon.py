@@ -33,7 +33,7 @@ from dagster import AssetKey, DagsterRunStatus, RunsFilter
 
 from pipelines.config import REPO_ROOT, settings_environ
 from pipelines.runner import prepare_instance, refresh
-from pipelines.ui import LOCATION_NAME, write_workspace
+from pipelines.ui import LOCATION_NAME
 from tests.postgres import free_port
 from tests.smtp_sink import SmtpSink
 from tests.support import FAST_RETRIES, portal_settings
@@ -134,14 +134,26 @@ def test_new_republished_and_failing_months_with_nobody_there(
         assert set(_extract_month_figures(extract)) == {"2025-11"}
 
         grpc_port = free_port()
-        workspace = write_workspace(settings, f"127.0.0.1:{grpc_port}")
-        instance = prepare_instance(settings)
         env = {
             **os.environ,
             **settings_environ(settings),
             "DAGSTER_HOME": str(home),
             "PYTHONUNBUFFERED": "1",
         }
+        # What the code server's unit runs first: the instance profile and the workspace.
+        prepared = subprocess.run(
+            [str(BIN / "opioids"), "instance", "--code-server", f"127.0.0.1:{grpc_port}"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert prepared.returncode == 0, prepared.stderr
+        assert "(postgres: PostgresRunStorage)" in prepared.stdout
+        workspace = home / "workspace.yaml"
+        assert f"port: {grpc_port}" in workspace.read_text()
+        instance = prepare_instance(settings)
         try:
             processes.append(
                 _start(
@@ -183,6 +195,9 @@ def test_new_republished_and_failing_months_with_nobody_there(
                         job_name="monthly_refresh", tags={"dagster/partition": f"{month}-01"}
                     )
                 )
+
+            # The publication made before the daemon started is reported at its first look.
+            sink.wait_for(lambda m: "published up to 2025-11" in m["Subject"], ACT_TIMEOUT)
 
             # 1. A new month appears on the portal.
             published_before = publications()
@@ -228,7 +243,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
             _wait("one more publication", lambda: publications() > published_before, 60, logs)
             _wait(
                 "the second publication message",
-                lambda: len(_summaries(sink)) == 2,
+                lambda: len(_summaries(sink)) == 3,
                 MESSAGE_TIMEOUT,
                 logs,
             )
@@ -252,7 +267,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
             time.sleep(3)
             assert publications() == published_before
             assert _sha256(extract) == sha_before
-            assert len(_summaries(sink)) == 2
+            assert len(_summaries(sink)) == 3
             print(
                 f"\nnew month published after {new_month_delay:.0f} s; "
                 f"re-published month after {republished_delay:.0f} s"
