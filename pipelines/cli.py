@@ -354,7 +354,9 @@ def instance(ctx: click.Context, code_server: str | None) -> None:
       OPIOIDS_INSTANCE=postgres DAGSTER_POSTGRES_URL=postgresql://... \\
         opioids instance --code-server 127.0.0.1:4000
     """
-    from pipelines.runner import prepare_instance
+    from dagster_postgres.utils import DagsterPostgresException
+
+    from pipelines.runner import RunFailed, prepare_instance
     from pipelines.ui import write_workspace
 
     settings = _settings(ctx)
@@ -363,6 +365,12 @@ def instance(ctx: click.Context, code_server: str | None) -> None:
         prepared = prepare_instance(settings)
     except ValueError as exc:
         raise Fail(str(exc), EXIT_USAGE) from None
+    except RunFailed as exc:
+        raise Fail(str(exc)) from None
+    except DagsterPostgresException as exc:
+        cause = getattr(exc.__cause__, "orig", None) or exc.__cause__ or exc
+        reason = str(cause).strip().splitlines()[0]
+        raise Fail(f"cannot open the instance's PostgreSQL database: {reason}") from None
     storage = type(prepared.run_storage).__name__
     prepared.dispose()
     click.echo(f"Dagster instance in {settings.dagster_home} ({settings.instance}: {storage})")

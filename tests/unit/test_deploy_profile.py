@@ -77,3 +77,28 @@ def test_the_workspace_points_at_a_code_server(tmp_path, monkeypatch):
     assert loaded["python_module"]["module_name"] == "pipelines.definitions"
     with pytest.raises(ValueError, match="host:port"):
         write_workspace(settings, "4000")
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.postgres import free_port
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OPIOIDS_DATA_DIR": str(tmp_path / "data"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "OPIOIDS_INSTANCE": "postgres",
+        "DAGSTER_POSTGRES_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/dagster",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "opioids"), "instance"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "error: cannot open the instance's PostgreSQL database: connection" in done.stderr
+    assert "Traceback" not in done.stderr
