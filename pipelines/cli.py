@@ -330,12 +330,16 @@ def ui(ctx: click.Context, port: int) -> None:
       opioids ui --port 3001
     """
     from demo.run import is_demo_data_dir, serve_ui
+    from pipelines.runner import DataDirUnusable
     from pipelines.ui import run_ui
 
     settings = _settings(ctx)
-    if is_demo_data_dir(settings):
-        raise SystemExit(serve_ui(settings, lambda s: run_ui(s, port)))
-    raise SystemExit(run_ui(settings, port))
+    try:
+        if is_demo_data_dir(settings):
+            raise SystemExit(serve_ui(settings, lambda s: run_ui(s, port)))
+        raise SystemExit(run_ui(settings, port))
+    except DataDirUnusable as exc:
+        raise Fail(str(exc)) from None
 
 
 @main_group.command()

@@ -38,3 +38,13 @@ def test_refresh_into_a_read_only_data_dir_says_so_in_one_line(monkeypatch, caps
     assert code != 0
     assert f"{READ_ONLY} is not writable" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) <= 2
+
+
+def test_ui_on_a_read_only_data_dir_says_so_in_one_line(monkeypatch, capsys):
+    from pipelines.cli import main
+
+    monkeypatch.setenv("OPIOIDS_DATA_DIR", READ_ONLY)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["ui", "--port", "3999"]) != 0
+    err = capsys.readouterr().err
+    assert f"{READ_ONLY} is not writable" in err and "Traceback" not in err
