@@ -227,7 +227,12 @@ def _switch_current(published_dir: Path, release: Path) -> None:
     """Point ``current`` at ``release`` in one atomic rename of a new link."""
     tmp = published_dir / f".link-{CURRENT}.{uuid.uuid4().hex[:8]}.tmp"
     os.symlink(os.path.relpath(release, published_dir), tmp)
-    os.replace(tmp, published_dir / CURRENT)
+    current = published_dir / CURRENT
+    if current.is_dir() and not current.is_symlink():
+        # A data directory copied without its links (``cp -r``) holds a real folder
+        # here; a folder cannot be renamed over, so it is moved aside (swept next time).
+        os.rename(current, published_dir / f".legacy-{CURRENT}.{uuid.uuid4().hex[:8]}.tmp")
+    os.replace(tmp, current)
     _fsync_dir(published_dir)
 
 

@@ -93,7 +93,7 @@ class Case:
 @pytest.fixture
 def case(baseline, fault_portal, tmp_path, monkeypatch):
     root = tmp_path / "case"
-    shutil.copytree(baseline, root)
+    shutil.copytree(baseline, root, symlinks=True)
     fault_portal.clear_faults()
     yield Case(root, fault_portal, monkeypatch)
     fault_portal.clear_faults()

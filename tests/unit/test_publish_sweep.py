@@ -32,3 +32,17 @@ def test_sweep_keeps_the_current_publication_and_others_temporaries(tmp_path: Pa
     assert sorted(p.name for p in releases.iterdir()) == ["20250201T000000Z-cur"]
     left = sorted(p.name for p in published.iterdir())
     assert left == [".dashboard.0123456789ab.tmp", CURRENT, RELEASES]
+
+
+def test_a_data_directory_copied_without_its_links_still_switches(tmp_path: Path):
+    """``cp -r`` turns ``current`` into a real folder; the next switch still works."""
+    from pipelines.publish import _switch_current
+
+    published = tmp_path / "published"
+    (published / CURRENT).mkdir(parents=True)  # a copy of the old publication
+    release = published / RELEASES / "20250301T000000Z-new"
+    release.mkdir(parents=True)
+    _switch_current(published, release)
+    assert current_release(published) == release.resolve()
+    sweep(published)
+    assert sorted(p.name for p in published.iterdir()) == [CURRENT, RELEASES]
