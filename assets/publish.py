@@ -17,9 +17,10 @@ from pipelines.automation import PUBLISH_WHEN_SETTLED
 from pipelines.comparators import load_comparators
 from pipelines.methodology import methodology_markdown
 from pipelines.periods import factor_versions, publication_periods
+from pipelines.provenance import RECORD_NAME, publication_record
 from pipelines.publish import publish
 from pipelines.quality import integrity_frame
-from pipelines.resources import MethodResource, StoreResource
+from pipelines.resources import MethodResource, SourcesResource, StoreResource
 from pipelines.validation import load_suite, validate
 from pipelines.warehouse import WAREHOUSE_POOL
 
@@ -47,7 +48,10 @@ def integrity_gate(con) -> list:
     ),
 )
 def published_extract(
-    context: AssetExecutionContext, store: StoreResource, method: MethodResource
+    context: AssetExecutionContext,
+    store: StoreResource,
+    method: MethodResource,
+    sources: SourcesResource,
 ) -> Iterator[Any]:
     periods = publication_periods(store.staging.root)
     if len(factor_versions(periods)) > 1:
@@ -66,7 +70,10 @@ def published_extract(
         store.warehouse_path,
         store.published_dir,
         gate=integrity_gate,
-        extra_files={"methodology.md": page},
+        extra_files={
+            "methodology.md": page,
+            RECORD_NAME: publication_record(store.staging.root, ods_url=sources.ods_url),
+        },
     )
     verdict = judge(
         context,

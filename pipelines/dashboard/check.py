@@ -1,0 +1,100 @@
+"""Checks a freshly built site before it may replace the published one.
+
+A site that fails any of these is not swapped in (the previous site stays as it was):
+every page was written, carries its data as valid JSON and links only to files that
+exist inside the site (or to the publication's files beside it); no page loads a script
+or style from anywhere but the site (so it works offline); there is exactly one copy of
+the charting library; no page or data file is larger than ``MAX_PAGE_BYTES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+LIBRARY = "plotly.min.js"
+_REF = re.compile(r'(?:href|src)="([^"#?]*)(?:[#?][^"]*)?"')
+_EXTERNAL_ASSET = re.compile(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//', re.I)
+_PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
+
+
+class SiteCheckFailed(RuntimeError):
+    """The built site is not fit to publish; the message lists what is wrong."""
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    files: int
+    bytes: int
+    largest_page_bytes: int
+
+
+def check_site(root: Path, pages: list[str]) -> SiteReport:
+    problems: list[str] = []
+    sizes: dict[str, int] = {}
+    libraries = []
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            sizes[rel] = path.stat().st_size
+            if name.startswith("plotly") and name.endswith(".js"):
+                libraries.append(rel)
+    if libraries != [f"assets/{LIBRARY}"]:
+        problems.append(f"expected one charting library at assets/{LIBRARY}, found {libraries}")
+    too_big = [
+        rel
+        for rel, size in sizes.items()
+        if size > MAX_PAGE_BYTES and rel.endswith((".html", ".js")) and not rel.endswith(LIBRARY)
+    ]
+    if too_big:
+        problems.append(f"{len(too_big)} files over {MAX_PAGE_BYTES:,} bytes, e.g. {too_big[:3]}")
+    for rel in pages:
+        if rel not in sizes:
+            problems.append(f"page {rel} was not written")
+            continue
+        problems.extend(_check_page(root, rel))
+        if len(problems) > 20:
+            break
+    national = root / "data" / "national.js"
+    try:
+        text = national.read_text()
+        json.loads(text[text.index("=") + 1 :].rstrip().rstrip(";"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"data/national.js is not valid: {exc}")
+    if problems:
+        raise SiteCheckFailed("the dashboard failed its checks: " + "; ".join(problems[:20]))
+    page_sizes = [sizes[p] for p in pages if p in sizes]
+    return SiteReport(
+        files=len(sizes), bytes=sum(sizes.values()), largest_page_bytes=max(page_sizes, default=0)
+    )
+
+
+def _check_page(root: Path, rel: str) -> list[str]:
+    text = (root / rel).read_text(encoding="utf-8")
+    problems = []
+    if _EXTERNAL_ASSET.search(text):
+        problems.append(f"{rel} loads a script or style from outside the site")
+    match = _PAGE_DATA.search(text)
+    if match is None:
+        problems.append(f"{rel} has no page data")
+    else:
+        try:
+            json.loads(match.group(1).replace("<\\/", "</"))
+        except ValueError as exc:
+            problems.append(f"{rel} has invalid page data: {exc}")
+    base = (root / rel).parent
+    site_root = root.resolve()
+    for target in set(_REF.findall(text)):
+        if not target or re.match(r"^[a-z]+:", target):
+            continue  # links out (mailto:, https:) are allowed; assets were checked above
+        resolved = (base / target).resolve()
+        if site_root not in resolved.parents and resolved != site_root:
+            continue  # the publication's own files beside the site (../files/)
+        if not resolved.exists():
+            problems.append(f"{rel} links to {target}, which does not exist")
+    return problems

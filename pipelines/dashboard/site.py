@@ -1,0 +1,182 @@
+"""Build the static dashboard site from a published extract.
+
+:func:`build_site` takes only the extract and the folder the site should end up in. It
+writes the whole site beside that folder under a temporary name, checks it
+(:mod:`pipelines.dashboard.check`), and only then swaps it in, so a reader never sees a
+half-built or broken site and a failed build leaves the previous one exactly as it was.
+
+Layout of the site (every link is relative, so it works from a web server and from
+``file://``)::
+
+    index.html                  England
+    methodology.html            what is counted and how, and the source resources
+    region|icb|sub_icb|pcn/CODE.html, practice/CODE.html
+    assets/                     plotly.min.js (one copy, from the plotly wheel), dashboard.js/.css
+    data/national.js            months, comparator keys, national deciles and funnel limits
+    data/league/LEVEL/CODE/KEY.js   one organisation's practices for one comparator key
+    downloads/LEVEL/CODE.csv    the organisation's practices, latest month, every key
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.dashboard import check, render
+from pipelines.dashboard.data import (
+    LEVELS,
+    DashboardError,
+    SiteData,
+    league_tables,
+    open_extract,
+    organisation_series,
+    practice_batches,
+    read_site,
+)
+from pipelines.dashboard.downloads import write_downloads
+from pipelines.warehouse import run
+
+SAFE_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class SiteBuild:
+    """What a build made: where, how many pages and bytes, and how long it took."""
+
+    path: Path
+    pages: int
+    files: int
+    bytes: int
+    largest_page_bytes: int
+    seconds: float
+    data_month: str
+
+
+def build_site(extract: Path, out_dir: Path) -> SiteBuild:
+    """Build the site for ``extract`` and swap it in at ``out_dir`` once it checks out."""
+    started = time.monotonic()
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        con = open_extract(Path(extract))
+        try:
+            site = read_site(con)
+            if not site.publication.get("published_at"):
+                # Extracts published before the publication record: the file's own time.
+                stamp = datetime.fromtimestamp(Path(extract).stat().st_mtime, UTC)
+                site.documents["publication.json"] = json.dumps(
+                    {"published_at": stamp.isoformat(timespec="seconds")}
+                )
+            run(con, "bulk/quiet")
+            write_downloads(con, tmp / "downloads")
+            pages = _write_site(con, site, tmp)
+        finally:
+            con.close()
+        report = check.check_site(tmp, pages)
+        _swap_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return SiteBuild(
+        path=out_dir,
+        pages=len(pages),
+        files=report.files,
+        bytes=report.bytes,
+        largest_page_bytes=report.largest_page_bytes,
+        seconds=time.monotonic() - started,
+        data_month=f"{site.latest_month:%Y-%m}",
+    )
+
+
+def _swap_dir(new: Path, final: Path) -> None:
+    """Replace ``final`` with ``new``: the old site is moved aside by one rename and the
+    new one moved in by another, then the old one removed."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _safe(code: str) -> str:
+    if not SAFE_CODE.match(code or ""):
+        raise DashboardError(f"organisation code {code!r} cannot name a page")
+    return code
+
+
+def page_path(level: str, code: str) -> str:
+    """A page's path relative to the site root."""
+    if level == "england":
+        return "index.html"
+    return f"{level}/{_safe(code)}.html"
+
+
+def _site_json(site: SiteData, published_at: str) -> str:
+    """The shared data every page loads once (data/national.js)."""
+    publication = site.publication
+    sources = publication.get("sources", {})
+    epd = sources.get("epd", [])
+    payload: dict[str, Any] = {
+        "months": [f"{m:%Y-%m}" for m in site.months],
+        "latest": f"{site.latest_month:%Y-%m}",
+        "published_at": published_at,
+        "keys": [
+            {k: v for k, v in key.items() if k != "sort_order"} | {"order": key["sort_order"]}
+            for key in site.keys
+        ],
+        "national": site.national,
+        "epd_resources": [e.get("resource_name") for e in epd if e.get("resource_name")],
+    }
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
+def _write_site(con, site: SiteData, root: Path) -> list[str]:
+    root.mkdir(parents=True, exist_ok=True)
+    published_at = site.publication.get("published_at") or datetime.now(UTC).isoformat(
+        timespec="seconds"
+    )
+    renderer = render.Renderer(site, published_at, downloads=root / "downloads")
+    pages: list[str] = []
+
+    def write(rel: str, text: str) -> None:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    render.copy_assets(root / "assets")
+    write("data/national.js", f"window.OPIOIDS_SITE={_site_json(site, published_at)};\n")
+    write("methodology.html", renderer.methodology())
+    pages.append("methodology.html")
+
+    for level, code, series in organisation_series(con):
+        org = site.organisations.get((level, code))
+        if org is None:
+            continue
+        rel = page_path(level, code)
+        write(rel, renderer.organisation(org, series, rel))
+        pages.append(rel)
+
+    for level, code, key, league in league_tables(con):
+        if (level, code) in site.organisations:
+            write(
+                f"data/league/{level}/{_safe(code)}/{key}.js",
+                f"OPIOIDS_LEAGUE({json.dumps(f'{level}/{code}')},{json.dumps(key)},{league});\n",
+            )
+
+    by_code = {p["practice_code"]: p for p in site.practices}
+    for batch in practice_batches(con, sorted(by_code)):
+        for code, series, products in batch:
+            rel = page_path("practice", code)
+            write(rel, renderer.practice(by_code[code], series, products, rel))
+            pages.append(rel)
+    assert set(LEVELS) >= {o.level for o in site.organisations.values()}
+    return pages
