@@ -10,6 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install system-packages demo test test-unit lint format ui bench bench-small bench-stats clean
+.PHONY: install browser demo dashboard test test-unit lint format ui bench bench-small bench-stats bench-dashboard clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,6 +21,14 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Headless Chromium for the dashboard's browser tests: Debian's package (as root), installed
+# when missing. The tests fail, never skip, when it cannot run.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "chromium is missing and could not be installed" >&2; exit 1; }
 
 demo: install
 	$(VENV)/bin/opioids demo
@@ -35,6 +44,13 @@ system-packages:
 # The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
 PYTEST_WORKERS ?= 3
 test: install system-packages
+# Rebuild the dashboard from the current extract and serve it on http://127.0.0.1:8000.
+dashboard: install
+	$(VENV)/bin/opioids dashboard --serve
+
+# The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
+PYTEST_WORKERS ?= 3
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
@@ -66,6 +82,9 @@ bench-small: install
 
 bench-stats: install
 	$(VENV)/bin/python benchmarks/bench_statistics.py
+
+bench-dashboard: install browser
+	$(VENV)/bin/python benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

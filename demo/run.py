@@ -68,7 +68,9 @@ def run_demo(
             + "\n"
         )
         months = months or months_between(SAMPLE_FIRST_MONTH, SAMPLE_LAST_MONTH)
-        refresh(settings, months, echo=echo, verbose=verbose, publish=publish)
+        refresh(
+            settings, months, echo=echo, verbose=verbose, publish=publish, dashboard=publish
+        )
     return settings
 
 
@@ -93,6 +95,8 @@ def demo_summary(settings: Settings, seconds: float) -> str:
             f"  Methodology    : {files / 'methodology.md'}",
             f"  Try            : .venv/bin/duckdb -readonly {settings.extract_path} {EXAMPLE_QUERY}",
             f"  Dagster UI     : make ui   (DAGSTER_HOME={settings.dagster_home})",
+            f"  Dashboard      : {settings.dashboard_dir / 'index.html'}",
+            "                   open it in a browser, or: .venv/bin/opioids dashboard --serve",
         ]
     )
 

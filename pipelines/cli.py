@@ -96,6 +96,7 @@ def main_group(ctx: click.Context, verbose: bool) -> None:
       opioids demo                                  offline, on the bundled sample portal
       opioids refresh --from 2025-01 --to 2025-06   the real sources, six months
       opioids export --org QSN --level icb --format xlsx --out qsn.xlsx
+      opioids dashboard --serve                     the dashboard on http://127.0.0.1:8000
       opioids ui                                    the Dagster UI on the same instance
     """
     ctx.obj = {"verbose": verbose}
@@ -157,10 +158,11 @@ def refresh(ctx: click.Context, from_month: date, to_month: date, route: str | N
         f"Refreshing {len(months)} month(s) from {settings.portal_url} into {settings.data_dir}"
     )
     try:
-        run_refresh(settings, months, verbose=ctx.obj["verbose"])
+        run_refresh(settings, months, dashboard=True, verbose=ctx.obj["verbose"])
     except RunFailed as exc:
         raise _run_failed(exc) from None
     click.echo(f"Published: {settings.extract_path}")
+    click.echo(f"Dashboard: {settings.dashboard_dir / 'index.html'}")
 
 
 @main_group.command()
@@ -184,6 +186,72 @@ def demo(ctx: click.Context) -> None:
         run_demo(settings, verbose=ctx.obj["verbose"])
     except RunFailed as exc:
         raise _run_failed(exc) from None
+
+
+@main_group.command()
+@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 after building it.")
+@click.option(
+    "--port", type=int, default=8000, show_default=True, help="Loopback port for --serve."
+)
+@click.option("--no-build", is_flag=True, help="Serve the site as it is, without rebuilding.")
+@click.option(
+    "--extract",
+    type=click.Path(path_type=Path),
+    help="Published extract to build from (default: the data directory's).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Where the site goes (default: <data dir>/published/dashboard).",
+)
+@click.pass_context
+def dashboard(
+    ctx: click.Context,
+    serve: bool,
+    port: int,
+    no_build: bool,
+    extract: Path | None,
+    out: Path | None,
+) -> None:
+    """(Re)build the static dashboard site from the published extract; optionally serve it.
+
+    The site works offline, opened straight from disk or from any web server.
+
+    \b
+    Examples:
+      opioids dashboard                  rebuild, then open the printed index.html
+      opioids dashboard --serve          rebuild and serve on http://127.0.0.1:8000
+      opioids dashboard --serve --no-build --port 8080
+    """
+    from pipelines.dashboard import DashboardError, SiteCheckFailed, build_site
+
+    settings = _settings(ctx)
+    site = out or settings.dashboard_dir
+    if not no_build:
+        try:
+            build = build_site(extract or settings.extract_path, site)
+        except (DashboardError, SiteCheckFailed) as exc:
+            raise Fail(f"{exc}\nThe previous dashboard, if any, is unchanged.") from None
+        click.echo(
+            f"Built {build.pages} pages for {build.data_month} in {build.seconds:.0f}s: "
+            f"{site / 'index.html'}"
+        )
+    elif not (site / "index.html").is_file():
+        raise Fail(f"no dashboard at {site}: run `opioids dashboard` first", EXIT_USAGE)
+    if serve:
+        from pipelines.dashboard.serve import make_server, url_of
+
+        try:
+            server = make_server(site, port)
+        except OSError as exc:
+            raise Fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", EXIT_USAGE) from None
+        click.echo(f"Serving the dashboard on {url_of(server)} (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
 
 
 @main_group.command("sample-portal")

@@ -233,6 +233,10 @@ class Settings:
         return self.published_dir / "opioid_comparators.duckdb"
 
     @property
+    def dashboard_dir(self) -> Path:
+        return self.published_dir / "dashboard"
+
+    @property
     def downloads_dir(self) -> Path:
         return self.data_dir / "downloads"
 

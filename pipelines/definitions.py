@@ -10,15 +10,16 @@ from dagster import (
     load_assets_from_modules,
 )
 
-from assets import comparators, ingest, publish, reference
+from assets import comparators, dashboard, ingest, publish, reference
 from pipelines.config import code_location_settings
 from pipelines.jobs import monthly_job, organisations_job, publish_job, refresh_job
 from pipelines.notify_sensors import report_publication, report_run_failure
+from pipelines.jobs import dashboard_job, monthly_job, organisations_job, publish_job, refresh_job
 from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
 from pipelines.sensors import new_month_sensor
 
-_modules = [ingest, reference, comparators, publish]
+_modules = [ingest, reference, comparators, publish, dashboard]
 
 
 def build_definitions(resources: dict) -> Definitions:
@@ -26,7 +27,7 @@ def build_definitions(resources: dict) -> Definitions:
     return Definitions(
         assets=load_assets_from_modules(_modules),
         asset_checks=load_asset_checks_from_modules(_modules),
-        jobs=[organisations_job, monthly_job, publish_job, refresh_job],
+        jobs=[organisations_job, monthly_job, publish_job, refresh_job, dashboard_job],
         schedules=[monthly_refresh_schedule],
         sensors=[new_month_sensor, report_run_failure, report_publication],
         resources=resources,

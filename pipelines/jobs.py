@@ -45,3 +45,8 @@ refresh_job = define_asset_job(
         "published. What `opioids refresh` and `opioids demo` launch."
     ),
 )
+dashboard_job = define_asset_job(
+    "dashboard_build",
+    selection=AssetSelection.assets("dashboard"),
+    description="Build the static dashboard site from the published extract.",
+)

@@ -23,9 +23,7 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
-def publication_record(
-    staging_root: Path, *, ods_url: str, published_at: str | None = None
-) -> str:
+def publication_record(staging_root: Path, *, ods_url: str, published_at: str | None = None) -> str:
     """The record as JSON text, from the provenance files staged with each month."""
     epd = []
     for path in sorted((staging_root / "epd").glob("*.provenance.json")):

@@ -134,6 +134,7 @@ def refresh(
     *,
     echo: Callable[[str], None] = print,
     publish: bool = True,
+    dashboard: bool = False,
     verbose: bool = False,
     **source_overrides: object,
 ) -> RefreshReport:
@@ -141,7 +142,8 @@ def refresh(
     Dagster run of the ``refresh`` job (the months as one partition range).
 
     A failed step stops the run: nothing downstream of it runs, so a month that fails is
-    never published over.
+    never published over. With ``dashboard``, the dashboard site is rebuilt from the new
+    publication in the same run.
     """
     if not months:
         raise ValueError("no months to refresh")
@@ -149,6 +151,8 @@ def refresh(
     defs = build_definitions(settings, **source_overrides)
     report = RefreshReport(months=months)
     keys = ORGANISATION_ASSETS + MONTHLY_ASSETS + (PUBLISH_ASSETS if publish else ())
+    if publish and dashboard:
+        keys += DASHBOARD_ASSETS
     single = len(months) == 1
     span = f"{months[0]:%Y-%m}" if single else f"{min(months):%Y-%m}..{max(months):%Y-%m}"
     # The run writes the warehouse; wait for it here, where Ctrl-C works.

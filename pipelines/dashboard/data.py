@@ -89,7 +89,9 @@ def read_site(con: duckdb.DuckDBPyConnection) -> SiteData:
     try:
         months = [row[0] for row in run(con, "dashboard/months").fetchall()]
         keys = _dicts(run(con, "dashboard/keys"))
-        national = {key: json.loads(text) for key, text in run(con, "dashboard/national").fetchall()}
+        national = {
+            key: json.loads(text) for key, text in run(con, "dashboard/national").fetchall()
+        }
         orgs = _dicts(run(con, "dashboard/organisations"))
         practices = _dicts(run(con, "dashboard/practices"))
         documents = dict(run(con, "dashboard/documents").fetchall())

@@ -120,9 +120,7 @@ class Renderer:
                     f"{root}downloads/{level}/{code}.csv",
                 )
             )
-        links.append(
-            ("All published tables, every month (CSV and Parquet)", f"{root}../files/")
-        )
+        links.append(("All published tables, every month (CSV and Parquet)", f"{root}../files/"))
         return links
 
     def _page(self, template: str, root: str, **context: Any) -> str:
@@ -140,15 +138,27 @@ class Renderer:
         from pipelines.dashboard.site import page_path
 
         children = [
-            {"name": c.name, "code": c.code, "href": root + page_path(c.level, c.code),
-             "n": c.n_practices, "level": LEVEL_LABELS[c.level]}
+            {
+                "name": c.name,
+                "code": c.code,
+                "href": root + page_path(c.level, c.code),
+                "n": c.n_practices,
+                "level": LEVEL_LABELS[c.level],
+            }
             for c in sorted(org.children, key=lambda c: c.name)
         ]
         payload = (
-            '{"kind":"organisation","level":' + json.dumps(org.level)
-            + ',"code":' + json.dumps(org.code) + ',"name":' + json.dumps(org.name)
-            + ',"members":' + json.dumps(members, separators=(",", ":"))
-            + ',"series":' + series + "}"
+            '{"kind":"organisation","level":'
+            + json.dumps(org.level)
+            + ',"code":'
+            + json.dumps(org.code)
+            + ',"name":'
+            + json.dumps(org.name)
+            + ',"members":'
+            + json.dumps(members, separators=(",", ":"))
+            + ',"series":'
+            + series
+            + "}"
         )
         return self._page(
             "organisation.html.j2",
@@ -169,16 +179,27 @@ class Renderer:
     ) -> str:
         root = "../"
         code = practice["practice_code"]
-        crumbs = self._crumbs("pcn", practice["pcn_code"], root) if practice["pcn_code"] else (
-            self._crumbs("sub_icb", practice["sub_icb_code"], root)
+        crumbs = (
+            self._crumbs("pcn", practice["pcn_code"], root)
+            if practice["pcn_code"]
+            else (self._crumbs("sub_icb", practice["sub_icb_code"], root))
         )
         payload = (
-            '{"kind":"practice","level":"practice","code":' + json.dumps(code)
-            + ',"name":' + json.dumps(practice["practice_name"])
-            + ',"series":' + series + ',"products":' + (products or "null") + "}"
+            '{"kind":"practice","level":"practice","code":'
+            + json.dumps(code)
+            + ',"name":'
+            + json.dumps(practice["practice_name"])
+            + ',"series":'
+            + series
+            + ',"products":'
+            + (products or "null")
+            + "}"
         )
         downloads = self._downloads("practice", code, root)
-        if practice["pcn_code"] and (self.downloads / "pcn" / f"{practice['pcn_code']}.csv").is_file():
+        if (
+            practice["pcn_code"]
+            and (self.downloads / "pcn" / f"{practice['pcn_code']}.csv").is_file()
+        ):
             downloads.insert(
                 0,
                 (

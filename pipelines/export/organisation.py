@@ -48,6 +48,8 @@ class ExportData:
     organisation_rows: pl.DataFrame
     comparators: pl.DataFrame
     extract: Path
+    summary: pl.DataFrame | None = None  # the Summary sheet's rows (latest month, headline)
+    trend: pl.DataFrame | None = None  # the organisation's monthly headline values and deciles
 
 
 # --------------------------------------------------------------------------------------
@@ -126,6 +128,9 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         own = query_frame(con, "export/organisation_rows", window)
         practices = query_frame(con, "export/practices", {"level": level, "org": organisation.code})
         comparators = query_frame(con, "export/comparators")
+        org_params = {"level": level, "org": organisation.code}
+        summary = query_frame(con, "export/summary", org_params)
+        trend = query_frame(con, "export/summary_trend", org_params)
     finally:
         con.close()
     return ExportData(
@@ -136,6 +141,8 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         organisation_rows=_finite(own),
         comparators=comparators,
         extract=extract,
+        summary=_finite(summary),
+        trend=_finite(trend),
     )
 
 

@@ -24,6 +24,7 @@ from pipelines.export.columns import (
     PRACTICE_COLUMNS,
 )
 from pipelines.export.organisation import ExportData
+from pipelines.export.summary import write_summary, write_trend
 
 # --------------------------------------------------------------------------------------
 # The spreadsheet
@@ -271,6 +272,7 @@ def _write_about(
     for label, text in _about_rows(data, datetime.now(UTC)):
         sheet.write_string(r, 0, label, formats.label)
         sheet.write_string(r, 1, text, formats.wrap)
+        _fit_height(sheet, r, text)
         r += 1
     r += 1
     sheet.write_string(r, 0, "Sheets", formats.title)
@@ -278,6 +280,7 @@ def _write_about(
     for name, description in sheets:
         sheet.write_string(r, 0, name, formats.label)
         sheet.write_string(r, 1, description, formats.wrap)
+        _fit_height(sheet, r, description)
         r += 1
     r += 1
     sheet.write_string(r, 0, "Columns", formats.title)
@@ -290,11 +293,24 @@ def _write_about(
             continue
         sheet.write_string(r, 0, name, formats.label)
         sheet.write_string(r, 1, note, formats.wrap)
+        _fit_height(sheet, r, note)
         r += 1
     for name in ("n_organisations",):
         sheet.write_string(r, 0, name, formats.label)
         sheet.write_string(r, 1, ORGANISATION_COLUMNS[name], formats.wrap)
         r += 1
+
+
+ABOUT_CHARS_PER_LINE = 120  # what column B (width 110) holds in Calibri 11
+LINE_HEIGHT = 15.0
+
+
+def _fit_height(sheet: Any, row: int, text: str) -> None:
+    """An explicit height for a wrapped row: Excel grows rows to fit wrapped text when it
+    opens a file, LibreOffice does not, and shows one line of each paragraph."""
+    lines = max(1, math.ceil(len(text) / ABOUT_CHARS_PER_LINE))
+    if lines > 1:
+        sheet.set_row(row, LINE_HEIGHT * lines + 2)
 
 
 def write_xlsx(data: ExportData, path: Path) -> None:
@@ -322,7 +338,7 @@ def write_xlsx(data: ExportData, path: Path) -> None:
         )
         formats = _Formats(workbook)
         comparators = data.comparators.unique("comparator_id", keep="first", maintain_order=True)
-        taken = {"about"}
+        taken = {"about", "summary", "trend"}
         names = {
             "practices": sheet_name("Practices", taken),
             "organisation": sheet_name(f"{org.code} overall", taken),
@@ -339,6 +355,13 @@ def write_xlsx(data: ExportData, path: Path) -> None:
             ),
             *[(sheet, f"{row['title']}: {row['units']}.") for row, sheet in comparator_sheets],
         ]
+        if data.summary is not None and data.trend is not None:
+            listing[:0] = [
+                ("Summary", "One row per practice, latest month, the headline comparators."),
+                ("Trend", f"{org.code}'s monthly values against the national deciles, charted."),
+            ]
+            write_summary(workbook, formats, data)
+            write_trend(workbook, formats, data)
         _write_about(workbook, formats, data, listing)
 
         practice_columns = _columns_for(
@@ -368,7 +391,10 @@ def write_xlsx(data: ExportData, path: Path) -> None:
                 kinds.get(row["comparator_id"], "rate"), decimals.get(row["comparator_id"], 1)
             )
             cell = (formats.number(pattern), factor)
-            return {"value": cell, "england_value": cell}
+            numerator = row.get("numerator")
+            whole = numerator is None or float(numerator).is_integer()
+            counted = (formats.number("#,##0" if whole else "#,##0.0"), 1.0)
+            return {"value": cell, "england_value": cell, "numerator": counted}
 
         _write_table(
             workbook,

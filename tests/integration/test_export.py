@@ -175,8 +175,8 @@ def test_xlsx_sheets_headers_and_formats(exported, expected) -> None:
         warnings.simplefilter("error")
         book = openpyxl.load_workbook(exported["xlsx"], read_only=True)
     comparators = list(dict.fromkeys(expected.sort("comparator_id")["comparator_id"]))
-    assert book.sheetnames[:3] == ["About", "Practices", f"{ICB} overall"]
-    assert sorted(book.sheetnames[3:]) == sorted(comparators)
+    assert book.sheetnames[:5] == ["Summary", "Trend", "About", "Practices", f"{ICB} overall"]
+    assert sorted(book.sheetnames[5:]) == sorted(comparators)
     for name in book.sheetnames:
         assert len(name) <= 31 and not set(name) & set("[]:*?/\\")
 
@@ -249,7 +249,7 @@ def test_xlsx_layout_of_a_practice_export(extract, tmp_path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     path = export_organisation(extract, org="B81208", level="practice", fmt="xlsx", out=tmp_path)
     book = openpyxl.load_workbook(path)
-    for name in book.sheetnames[1:]:
+    for name in book.sheetnames[3:]:  # after Summary, Trend and About
         sheet = book[name]
         header = [c.value for c in sheet[1]]
         last = sheet.cell(1, len(header)).column_letter
@@ -322,3 +322,124 @@ def test_cli_export_refuses_a_fifo_as_out(extract, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "named pipe" in err and "Traceback" not in err
     assert fifo.is_fifo()
+
+
+# --------------------------------------------------------------------------------------
+# The Summary and Trend sheets
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def summary_book(exported):
+    import openpyxl
+
+    return openpyxl.load_workbook(exported["xlsx"])
+
+
+def test_summary_has_one_row_per_practice_with_the_headline_comparators(
+    summary_book, extract
+) -> None:
+    sheet = summary_book["Summary"]
+    assert summary_book.sheetnames[0] == "Summary" and summary_book.active.title == "Summary"
+    con = duckdb.connect(str(extract), read_only=True)
+    try:
+        headline = con.sql(
+            "SELECT comparator_id, title, kind FROM headline_comparators ORDER BY sort_order"
+        ).fetchall()
+        rows = con.sql(
+            "SELECT c.practice_code, c.comparator_id, c.value, c.percentile_rank, "
+            "c.od_funnel_flag, c.change_abs FROM practice_comparators AS c "
+            "JOIN headline_comparators AS h USING (comparator_id, variant, denominator_type) "
+            "JOIN practices AS p USING (practice_code) WHERE p.icb_code = $icb "
+            "AND c.month = $last AND c.period = '12m'",
+            params={"icb": ICB, "last": LAST},
+        ).fetchall()
+    finally:
+        con.close()
+    groups = [c.value for c in sheet[5] if c.value]
+    assert len(groups) == len(headline)
+    assert [g.split(" (")[0] for g in groups] == [t for _, t, _ in headline]
+    header = [c.value for c in sheet[6]]
+    assert header[:5] == [
+        "Practice code",
+        "Practice",
+        "PCN",
+        "Registered patients",
+        "Small practice (not ranked)",
+    ]
+    data = [[c.value for c in r] for r in sheet.iter_rows(min_row=7)]
+    expected = {(r[0], r[1]): r for r in rows}
+    assert sorted(r[0] for r in data) == sorted({r[0] for r in rows})
+    for row in data:
+        for k, (comparator, _, kind) in enumerate(headline):
+            value, rank, decile, flag, _spc, change = row[5 + 6 * k : 11 + 6 * k]
+            source = expected[(row[0], comparator)]
+            factor = 0.01 if kind == "proportion" else 1
+            assert value == pytest.approx(source[2] * factor if source[2] is not None else None)
+            if source[3] is None:
+                assert rank is None and decile is None
+            else:
+                assert rank == pytest.approx(source[3])
+                assert decile == min(10, int(source[3] // 10) + 1)
+            assert flag == source[4]
+            assert change == (None if source[5] is None else pytest.approx(source[5] * factor))
+        assert isinstance(row[4], bool)  # booleans are TRUE/FALSE cells, never text or 0/1
+        assert isinstance(row[3], int)
+        assert sheet.cell(7, 4).number_format == "#,##0"  # whole numbers without .0
+
+
+def test_summary_is_coloured_by_decile_and_set_up_to_print(summary_book) -> None:
+    sheet = summary_book["Summary"]
+    rules = [
+        (str(rng.sqref), rule.type) for rng in sheet.conditional_formatting for rule in rng.rules
+    ]
+    assert sum(1 for _, kind in rules if kind == "colorScale") == 8
+    assert sum(1 for _, kind in rules if kind == "expression") == 16
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (1, None) and sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$5:$6"
+    assert sheet.freeze_panes == "C7"
+
+
+def test_trend_sheet_has_native_charts_of_the_area_against_deciles(summary_book, extract) -> None:
+    sheet = summary_book["Trend"]
+    charts = sheet._charts
+    assert len(charts) == 8
+    series = charts[0].series
+    assert len(series) == 10  # nine deciles and the organisation
+    con = duckdb.connect(str(extract), read_only=True)
+    try:
+        values = [
+            r[0]
+            for r in con.sql(
+                "SELECT value FROM organisation_comparators WHERE org_level = 'icb' "
+                "AND org_code = $icb AND comparator_id = 'opioid_items' AND variant = 'standard' "
+                "AND denominator_type = 'patients' AND period = '1m' ORDER BY month",
+                params={"icb": ICB},
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    ref = series[-1].val.numRef.f  # the organisation's series, e.g. 'Trend'!$B$5:$B$17
+    cells = sheet[ref.split("!")[1].replace("$", "")]
+    assert [c[0].value for c in cells] == pytest.approx(values)
+
+
+def test_about_rows_are_tall_enough_for_their_wrapped_text(summary_book) -> None:
+    about = summary_book["About"]
+    for row in about.iter_rows(min_row=3):
+        label, text = row[0].value, row[1].value
+        if isinstance(text, str) and len(text) > 130:
+            height = about.row_dimensions[row[0].row].height
+            assert height and height >= 15 * (len(text) // 120), label
+
+
+def test_whole_numerators_have_no_decimal_places(summary_book) -> None:
+    sheet = summary_book[f"{ICB} overall"]
+    header = [c.value for c in sheet[1]]
+    col = header.index("numerator")
+    for row in sheet.iter_rows(min_row=2, max_row=200):
+        cell = row[col]
+        if isinstance(cell.value, int | float) and float(cell.value).is_integer():
+            assert cell.number_format == "#,##0", cell.coordinate
