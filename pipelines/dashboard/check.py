@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
         if rel not in sizes:
             problems.append(f"page {rel} was not written")
             continue
-        problems.extend(_check_page(root, rel))
+        problems.extend(_check_page(root, rel, sizes))
         if len(problems) > 20:
             break
     national = root / "data" / "national.js"
@@ -74,7 +75,7 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
     )
 
 
-def _check_page(root: Path, rel: str) -> list[str]:
+def _check_page(root: Path, rel: str, files: dict[str, int]) -> list[str]:
     text = (root / rel).read_text(encoding="utf-8")
     problems = []
     if _EXTERNAL_ASSET.search(text):
@@ -87,14 +88,13 @@ def _check_page(root: Path, rel: str) -> list[str]:
             json.loads(match.group(1).replace("<\\/", "</"))
         except ValueError as exc:
             problems.append(f"{rel} has invalid page data: {exc}")
-    base = (root / rel).parent
-    site_root = root.resolve()
+    base = posixpath.dirname(rel)
     for target in set(_REF.findall(text)):
         if not target or re.match(r"^[a-z]+:", target):
             continue  # links out (mailto:, https:) are allowed; assets were checked above
-        resolved = (base / target).resolve()
-        if site_root not in resolved.parents and resolved != site_root:
+        resolved = posixpath.normpath(posixpath.join(base, target))
+        if resolved == ".." or resolved.startswith("../"):
             continue  # the publication's own files beside the site (../files/)
-        if not resolved.exists():
+        if resolved not in files and not (root / resolved).is_dir():
             problems.append(f"{rel} links to {target}, which does not exist")
     return problems

@@ -128,7 +128,9 @@ class Renderer:
 
     # -- pages ----------------------------------------------------------------------------
 
-    def organisation(self, org: Organisation, series: str, rel: str) -> str:
+    def organisation(
+        self, org: Organisation, series: str, rel: str, league: str | None = None
+    ) -> str:
         root = "" if org.level == "england" else "../"
         practices = self.members.get((org.level, org.code), [])
         members = {
@@ -158,6 +160,7 @@ class Renderer:
             + json.dumps(members, separators=(",", ":"))
             + ',"series":'
             + series
+            + (',"league":' + league if league is not None else "")
             + "}"
         )
         return self._page(

@@ -13,7 +13,7 @@ Layout of the site (every link is relative, so it works from a web server and fr
     region|icb|sub_icb|pcn/CODE.html, practice/CODE.html
     assets/                     plotly.min.js (one copy, from the plotly wheel), dashboard.js/.css
     data/national.js            months, comparator keys, national deciles and funnel limits
-    data/league/LEVEL/CODE/KEY.js   one organisation's practices for one comparator key
+    data/league/LEVEL/CODE/KEY.js   England's or a region's practices for one comparator key
     downloads/LEVEL/CODE.csv    the organisation's practices, latest month, every key
 """
 
@@ -45,6 +45,8 @@ from pipelines.dashboard.downloads import write_downloads
 from pipelines.warehouse import run
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
+SEPARATE_LEAGUES = ("england", "region")
+EMBED_MAX_PRACTICES = 250  # larger areas get a league file per key, keeping pages < 2 MB
 
 
 @dataclass(frozen=True)
@@ -157,20 +159,31 @@ def _write_site(con, site: SiteData, root: Path) -> list[str]:
     write("methodology.html", renderer.methodology())
     pages.append("methodology.html")
 
+    # League tables: a file per comparator key for England, the regions and any area of
+    # more than EMBED_MAX_PRACTICES practices; embedded in the page for the others (every
+    # key then fits well inside a page, and the site has far fewer files).
+    embedded: dict[tuple[str, str], list[str]] = {}
+    for level, code, key, league in league_tables(con):
+        if (level, code) not in site.organisations:
+            continue
+        org = site.organisations[(level, code)]
+        if level in SEPARATE_LEAGUES or org.n_practices > EMBED_MAX_PRACTICES:
+            write(
+                f"data/league/{level}/{_safe(code)}/{key}.js",
+                f"OPIOIDS_LEAGUE({json.dumps(f'{level}/{code}')},{json.dumps(key)},{league});\n",
+            )
+        else:
+            embedded.setdefault((level, code), []).append(f"{json.dumps(key)}:{league}")
+
     for level, code, series in organisation_series(con):
         org = site.organisations.get((level, code))
         if org is None:
             continue
         rel = page_path(level, code)
-        write(rel, renderer.organisation(org, series, rel))
+        leagues = embedded.pop((level, code), None)
+        league = "{" + ",".join(leagues) + "}" if leagues is not None else None
+        write(rel, renderer.organisation(org, series, rel, league))
         pages.append(rel)
-
-    for level, code, key, league in league_tables(con):
-        if (level, code) in site.organisations:
-            write(
-                f"data/league/{level}/{_safe(code)}/{key}.js",
-                f"OPIOIDS_LEAGUE({json.dumps(f'{level}/{code}')},{json.dumps(key)},{league});\n",
-            )
 
     by_code = {p["practice_code"]: p for p in site.practices}
     for batch in practice_batches(con, sorted(by_code)):

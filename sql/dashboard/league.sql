@@ -3,8 +3,7 @@
 -- columns: c code, v value, n numerator, d denominator, r percentile rank, dec national
 -- decile (1 lowest .. 10 highest, from the rank), f plain and o over-dispersion adjusted
 -- 99.8% funnel flag, ca / cr change on 12 months (absolute / relative), s the SPC signal of
--- the monthly series this month, e eligible (ranked), sm small practice. Limits per
--- practice (plain and adjusted 99.8%) let the page say how far above a limit it is.
+-- the monthly series this month, e eligible (ranked), sm small practice.
 WITH latest AS (
   SELECT max(month) AS month FROM practice_comparators
 ),
@@ -25,8 +24,7 @@ rows AS (
   SELECT c.practice_code,
     concat_ws('.', c.comparator_id, c.variant, c.denominator_type, c.period) AS key,
     c.value, c.numerator, c.denominator, c.percentile_rank, c.funnel_flag, c.od_funnel_flag,
-    c.change_abs, c.change_rel, s.spc_signal, c.eligible, c.small_practice,
-    c.funnel_upper_998, c.od_upper_998
+    c.change_abs, c.change_rel, s.spc_signal, c.eligible, c.small_practice
   FROM practice_comparators AS c
   LEFT JOIN monthly_spc AS s USING (practice_code, comparator_id, variant, denominator_type)
   WHERE c.month = (SELECT month FROM latest)
@@ -43,8 +41,6 @@ SELECT m.org_level, m.org_code, r.key,
       ORDER BY r.practice_code),
     'f', list(r.funnel_flag ORDER BY r.practice_code),
     'o', list(r.od_funnel_flag ORDER BY r.practice_code),
-    'u', list(round(r.funnel_upper_998, 4) ORDER BY r.practice_code),
-    'ou', list(round(r.od_upper_998, 4) ORDER BY r.practice_code),
     'ca', list(round(r.change_abs, 4) ORDER BY r.practice_code),
     'cr', list(round(r.change_rel, 4) ORDER BY r.practice_code),
     's', list(r.spc_signal ORDER BY r.practice_code),

@@ -12,6 +12,7 @@ are saved under ``test-artifacts/``.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -305,3 +306,70 @@ def test_screenshots_of_an_icb_and_a_practice_page(open_page, con) -> None:
         target = SCREENSHOTS / f"dashboard-{name}.png"
         page.screenshot(path=str(target), full_page=True)
         assert target.stat().st_size > 50_000
+
+
+def test_a_build_that_fails_its_checks_leaves_the_previous_site_as_it_was(
+    site, monkeypatch
+) -> None:
+    from pipelines.dashboard import SiteCheckFailed, build_site
+
+    root = site["root"]
+
+    def snapshot() -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).digest()
+            for p in root.rglob("*")
+            if p.is_file()
+        }
+
+    before = snapshot()
+
+    def refuse(*_args, **_kwargs):
+        raise SiteCheckFailed("the dashboard failed its checks: a page links nowhere")
+
+    monkeypatch.setattr("pipelines.dashboard.check.check_site", refuse)
+    with pytest.raises(SiteCheckFailed):
+        build_site(site["extract"], root)
+    assert snapshot() == before
+    assert [p.name for p in root.parent.iterdir() if p.name.startswith(".dashboard")] == []
+
+
+def test_dashboard_command_builds_and_serves_on_loopback(site, tmp_path, capsys) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from pipelines.cli import main
+
+    out = tmp_path / "site"
+    assert main(["dashboard", "--extract", str(site["extract"]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{out / 'index.html'}" in printed and "pages for 2025-12" in printed
+    opioids = Path(sys.executable).parent / "opioids"
+    server = subprocess.Popen(
+        [str(opioids), "dashboard", "--serve", "--no-build", "--port", "0", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        line = server.stdout.readline()
+        assert "Serving the dashboard on http://127.0.0.1:" in line
+        url = line.split(" on ")[1].split()[0]
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200 and "Opioid prescribing comparators" in response.text
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def test_dashboard_command_without_an_extract_fails_in_one_line(tmp_path, capsys) -> None:
+    from pipelines.cli import main
+
+    code = main(["dashboard", "--extract", str(tmp_path / "none.duckdb"), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.startswith("error: no published extract at")
+    assert "Traceback" not in err

@@ -226,6 +226,7 @@
   };
   function loadLeague(key, cb) {
     var org = PAGE.level + "/" + PAGE.code, id = org + "|" + key;
+    if (PAGE.league) { cb(PAGE.league[key] || null); return; }  // embedded in smaller areas
     if (LEAGUES[id]) { cb(LEAGUES[id]); return; }
     if (pendingLeague[id]) { pendingLeague[id].push(cb); return; }
     pendingLeague[id] = [cb];
