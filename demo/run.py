@@ -68,9 +68,7 @@ def run_demo(
             + "\n"
         )
         months = months or months_between(SAMPLE_FIRST_MONTH, SAMPLE_LAST_MONTH)
-        refresh(
-            settings, months, echo=echo, verbose=verbose, publish=publish, dashboard=publish
-        )
+        refresh(settings, months, echo=echo, verbose=verbose, publish=publish, dashboard=publish)
     return settings
 
 
