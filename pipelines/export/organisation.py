@@ -128,9 +128,11 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         own = query_frame(con, "export/organisation_rows", window)
         practices = query_frame(con, "export/practices", {"level": level, "org": organisation.code})
         comparators = query_frame(con, "export/comparators")
-        org_params = {"level": level, "org": organisation.code}
-        summary = query_frame(con, "export/summary", org_params)
-        trend = query_frame(con, "export/summary_trend", org_params)
+        summary = trend = None
+        if {"headline_comparators", "national_deciles_wide"} <= present:
+            org_params = {"level": level, "org": organisation.code}
+            summary = _finite(query_frame(con, "export/summary", org_params))
+            trend = _finite(query_frame(con, "export/summary_trend", org_params))
     finally:
         con.close()
     return ExportData(
@@ -141,8 +143,8 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         organisation_rows=_finite(own),
         comparators=comparators,
         extract=extract,
-        summary=_finite(summary),
-        trend=_finite(trend),
+        summary=summary,
+        trend=trend,
     )
 
 

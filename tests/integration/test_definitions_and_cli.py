@@ -33,7 +33,7 @@ def test_every_asset_is_described_grouped_kinded_and_owned():
 
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    assert len(keys) == 8
+    assert len(keys) == 9
     for key in keys:
         node = graph.get(key)
         assert node.description and len(node.description) > 40, key
