@@ -14,6 +14,7 @@ MONTHLY_ASSETS = (
     "practice_opioid_comparators",
 )
 PUBLISH_ASSETS = ("comparator_statistics", "published_extract")
+DASHBOARD_ASSETS = ("dashboard",)
 
 organisations_job = define_asset_job(
     "organisations_refresh",
@@ -38,15 +39,17 @@ publish_job = define_asset_job(
 )
 refresh_job = define_asset_job(
     "refresh",
-    selection=AssetSelection.assets(*ORGANISATION_ASSETS, *MONTHLY_ASSETS, *PUBLISH_ASSETS),
+    selection=AssetSelection.assets(
+        *ORGANISATION_ASSETS, *MONTHLY_ASSETS, *PUBLISH_ASSETS, *DASHBOARD_ASSETS
+    ),
     description=(
         "Everything for a range of months in one run: organisations, each month in order, "
-        "then statistics and publication. A failed step stops the run before anything is "
-        "published. What `opioids refresh` and `opioids demo` launch."
+        "then statistics, publication and the dashboard. A failed step stops the run "
+        "before anything is published. What `opioids refresh` and `opioids demo` launch."
     ),
 )
 dashboard_job = define_asset_job(
     "dashboard_build",
-    selection=AssetSelection.assets("dashboard"),
+    selection=AssetSelection.assets(*DASHBOARD_ASSETS),
     description="Build the static dashboard site from the published extract.",
 )

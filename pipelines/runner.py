@@ -23,7 +23,7 @@ from filelock import FileLock
 
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.files import StorageError, ensure_writable_dir
-from pipelines.jobs import MONTHLY_ASSETS, ORGANISATION_ASSETS, PUBLISH_ASSETS
+from pipelines.jobs import DASHBOARD_ASSETS, MONTHLY_ASSETS, ORGANISATION_ASSETS, PUBLISH_ASSETS
 from pipelines.partitions import month_partition_key
 from pipelines.run_liveness import recover_dead_runs, wait_for_pool, worker_tags
 from pipelines.warehouse import WAREHOUSE_POOL
@@ -111,6 +111,7 @@ STEP_LABELS = {
     "practice_organisations": "practices and organisations",
     "comparator_statistics": "statistics",
     "published_extract": "publication",
+    "dashboard": "dashboard",
 }
 
 
