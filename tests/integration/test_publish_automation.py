@@ -23,7 +23,7 @@ from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
-from pipelines.jobs import MONTHLY_ASSETS, PUBLISH_ASSETS
+from pipelines.jobs import DASHBOARD_ASSETS, MONTHLY_ASSETS, PUBLISH_ASSETS
 from pipelines.partitions import month_partition_key, monthly_partitions, months_between
 from pipelines.runner import build_definitions, partition_tags, prepare_instance
 from tests.support import FAST_RETRIES
@@ -115,7 +115,9 @@ def test_a_backfill_publishes_once_and_a_rejected_month_holds_publication(settin
     instance.update_backfill(backfill.with_status(BulkActionStatus.COMPLETED_SUCCESS))
 
     (request,) = daemon.tick()
-    assert set(request.asset_selection) == {AssetKey(k) for k in PUBLISH_ASSETS}
+    # The dashboard follows its publication in the same run (eager on published_extract).
+    expected = {AssetKey(k) for k in PUBLISH_ASSETS + DASHBOARD_ASSETS}
+    assert set(request.asset_selection) == expected
     daemon.execute(request)
     assert daemon.tick() == []
     assert daemon.publish_runs() == 1
