@@ -12,9 +12,8 @@ from dagster import (
 
 from assets import comparators, dashboard, ingest, publish, reference
 from pipelines.config import code_location_settings
-from pipelines.jobs import monthly_job, organisations_job, publish_job, refresh_job
-from pipelines.notify_sensors import report_publication, report_run_failure
 from pipelines.jobs import dashboard_job, monthly_job, organisations_job, publish_job, refresh_job
+from pipelines.notify_sensors import report_publication, report_run_failure
 from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
 from pipelines.sensors import new_month_sensor
