@@ -10,6 +10,7 @@ from dagster import (
 )
 
 from assets.common import OWNERS
+from pipelines.config import duckdb_temp_dir
 from pipelines.dashboard import build_site
 from pipelines.publish import EXTRACT_NAME
 from pipelines.resources import StoreResource
@@ -32,7 +33,12 @@ DASHBOARD_DIR = "dashboard"
     ),
 )
 def dashboard(context: AssetExecutionContext, store: StoreResource) -> MaterializeResult:
-    build = build_site(store.published_dir / EXTRACT_NAME, store.published_dir / DASHBOARD_DIR)
+    build = build_site(
+        store.published_dir / EXTRACT_NAME,
+        store.published_dir / DASHBOARD_DIR,
+        memory_limit=store.duckdb_memory_limit,
+        temp_directory=duckdb_temp_dir(store.root, store.duckdb_temp_directory),
+    )
     index = build.path / "index.html"
     context.log.info(f"dashboard built: {index} ({build.pages} pages, {build.seconds:.1f}s)")
     return MaterializeResult(

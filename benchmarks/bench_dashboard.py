@@ -54,7 +54,7 @@ con = duckdb.connect(str(extract), read_only=True)
 con.execute("COPY practice_comparators TO '" + floor_csv + "' (FORMAT csv, HEADER true)")
 con.close()
 floor = time.perf_counter() - started
-build = build_site(extract, out)
+build = build_site(extract, out, memory_limit='1GB', temp_directory=out.parent / 'duckdb_tmp')
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"floor": floor, "seconds": build.seconds, "pages": build.pages,
                   "files": build.files, "bytes": build.bytes, "peak_mb": peak,
@@ -122,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="keep the extract and site in this folder")
+    parser.add_argument("--extract", type=Path, help="an extract made by an earlier --keep run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_dashboard_") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        extract = make_extract(work, args.practices, args.months, args.products)
+        extract = args.extract or make_extract(work, args.practices, args.months, args.products)
         site = work / "published" / "dashboard"
         print(f"load average before the build: {os.getloadavg()[0]:.2f}")
         done = subprocess.run(

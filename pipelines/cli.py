@@ -229,7 +229,12 @@ def dashboard(
     site = out or settings.dashboard_dir
     if not no_build:
         try:
-            build = build_site(extract or settings.extract_path, site)
+            build = build_site(
+                extract or settings.extract_path,
+                site,
+                memory_limit=settings.duckdb_memory_limit,
+                temp_directory=settings.duckdb_temp_dir,
+            )
         except (DashboardError, SiteCheckFailed) as exc:
             raise Fail(f"{exc}\nThe previous dashboard, if any, is unchanged.") from None
         click.echo(

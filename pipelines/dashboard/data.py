@@ -69,13 +69,23 @@ class SiteData:
         return json.loads(text) if text else {}
 
 
-def open_extract(extract: Path) -> duckdb.DuckDBPyConnection:
+def open_extract(
+    extract: Path, *, memory_limit: str | None = None, temp_directory: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The extract, read-only; DuckDB's memory bounded as for warehouse work (it spills
+    to ``temp_directory`` beyond ``memory_limit``)."""
     if not Path(extract).is_file():
         raise DashboardError(
             f"no published extract at {extract}: run `opioids refresh` (or `opioids demo`) first"
         )
+    config: dict[str, str] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(temp_directory)
     try:
-        return duckdb.connect(str(extract), read_only=True)
+        return duckdb.connect(str(extract), read_only=True, config=config)
     except duckdb.Error as exc:
         raise DashboardError(f"cannot open {extract} as a DuckDB extract: {exc}") from exc
 

@@ -62,14 +62,23 @@ class SiteBuild:
     data_month: str
 
 
-def build_site(extract: Path, out_dir: Path) -> SiteBuild:
-    """Build the site for ``extract`` and swap it in at ``out_dir`` once it checks out."""
+def build_site(
+    extract: Path,
+    out_dir: Path,
+    *,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+) -> SiteBuild:
+    """Build the site for ``extract`` and swap it in at ``out_dir`` once it checks out.
+
+    ``memory_limit`` and ``temp_directory`` bound DuckDB while it reads the extract (the
+    settings ``duckdb_memory_limit`` and ``duckdb_temp_dir``)."""
     started = time.monotonic()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        con = open_extract(Path(extract))
+        con = open_extract(Path(extract), memory_limit=memory_limit, temp_directory=temp_directory)
         try:
             site = read_site(con)
             if not site.publication.get("published_at"):
