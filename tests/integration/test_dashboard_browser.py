@@ -56,8 +56,10 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
+    """One browser for this module, closed at its end: Playwright's sync API holds an event
+    loop in the thread while it is open, which other modules' Dagster calls cannot share."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
