@@ -85,7 +85,11 @@ def open_extract(
         temp_directory.mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = str(temp_directory)
     try:
-        return duckdb.connect(str(extract), read_only=True, config=config)
+        try:
+            return duckdb.connect(str(extract), read_only=True, config=config)
+        except duckdb.ConnectionException:
+            # This process already has the extract open (with its own settings): share it.
+            return duckdb.connect(str(extract), read_only=True)
     except duckdb.Error as exc:
         raise DashboardError(f"cannot open {extract} as a DuckDB extract: {exc}") from exc
 
