@@ -151,9 +151,40 @@ def refresh(
     instance = prepare_instance(settings, echo=echo)
     defs = build_definitions(settings, **source_overrides)
     report = RefreshReport(months=months)
-    keys = ORGANISATION_ASSETS + MONTHLY_ASSETS + (PUBLISH_ASSETS if publish else ())
-    if publish and dashboard:
-        keys += DASHBOARD_ASSETS
+    blocks = contiguous_blocks(months)
+    for i, block in enumerate(blocks):
+        keys = (ORGANISATION_ASSETS if i == 0 else ()) + MONTHLY_ASSETS
+        if publish and i == len(blocks) - 1:
+            keys += PUBLISH_ASSETS + (DASHBOARD_ASSETS if dashboard else ())
+        _run_block(defs, instance, block, keys, echo=echo, verbose=verbose, report=report)
+    return report
+
+
+def contiguous_blocks(months: list[date]) -> list[list[date]]:
+    """Months split into runs of consecutive months: one Dagster run covers a partition
+    range, and a range must not take in months that were not asked for."""
+    blocks: list[list[date]] = []
+    for month in sorted(set(months)):
+        if blocks:
+            last = blocks[-1][-1]
+            following = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+            if month == following:
+                blocks[-1].append(month)
+                continue
+        blocks.append([month])
+    return blocks
+
+
+def _run_block(
+    defs: Definitions,
+    instance: DagsterInstance,
+    months: list[date],
+    keys: tuple[str, ...],
+    *,
+    echo: Callable[[str], None],
+    verbose: bool,
+    report: RefreshReport,
+) -> None:
     single = len(months) == 1
     span = f"{months[0]:%Y-%m}" if single else f"{min(months):%Y-%m}..{max(months):%Y-%m}"
     # The run writes the warehouse; wait for it here, where Ctrl-C works.
@@ -182,4 +213,3 @@ def refresh(
         label = labels.get(first or "", f"refresh of {span}")
         raise RunFailed(f"{label} failed (run {result.run_id}): {_failure_message(result)}")
     echo(f"  run {result.run_id[:8]}: {len(months)} month(s)")
-    return report

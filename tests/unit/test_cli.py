@@ -75,3 +75,18 @@ def test_an_unknown_option_is_a_usage_error(capsys) -> None:
     assert main(["refresh", "--form", "2025-01"]) == 2
     err = capsys.readouterr().err
     assert "No such option" in err and "Traceback" not in err
+
+
+def test_a_refresh_runs_contiguous_months_as_one_range_each() -> None:
+    from datetime import date
+
+    from pipelines.runner import contiguous_blocks
+
+    months = [date(2020, 11, 1), date(2014, 1, 1), date(2014, 2, 1), date(2020, 10, 1)]
+    assert contiguous_blocks(months) == [
+        [date(2014, 1, 1), date(2014, 2, 1)],
+        [date(2020, 10, 1), date(2020, 11, 1)],
+    ]
+    assert contiguous_blocks([date(2024, 12, 1), date(2025, 1, 1)]) == [
+        [date(2024, 12, 1), date(2025, 1, 1)]
+    ]
