@@ -1,47 +1,39 @@
-"""The dashboard: a static site built from the published extract alone."""
+"""The dashboard: a static site built from the published extract alone, part of its
+publication (materialised by the publication step; see assets/publish.py)."""
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AutomationCondition,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-)
+from dagster import AssetKey, AssetSpec, AutomationCondition, MaterializeResult, MetadataValue
 
 from assets.common import OWNERS
-from pipelines.config import duckdb_temp_dir
-from pipelines.dashboard import build_site
-from pipelines.publish import EXTRACT_NAME
-from pipelines.resources import StoreResource
+from pipelines.dashboard import SiteBuild
 
-DASHBOARD_DIR = "dashboard"
+DASHBOARD = AssetKey("dashboard")
 
-
-@asset(
+DASHBOARD_SPEC = AssetSpec(
+    DASHBOARD,
     group_name="publish",
     kinds={"html", "plotly"},
     owners=OWNERS,
     deps=[AssetKey("published_extract")],
+    # Requested with its publication (in the same tick, so the same run): a publication
+    # then carries a dashboard built from its own extract.
     automation_condition=AutomationCondition.eager(),
     description=(
         "published/dashboard/: the static dashboard site (England, regions, ICBs, sub-ICB "
         "locations, PCNs and practices; league tables, funnel plots, decile and SPC charts), "
-        "built from the published extract alone, checked (every page, link and data file; "
-        "no page over 2 MB; scripts only from the site), then swapped in atomically. Open "
-        "index.html directly or run `opioids dashboard --serve`."
+        "built from its publication's extract alone and checked (every page, link and data "
+        "file; no page over 2 MB; scripts only from the site) inside the publication's "
+        "folder, before the one switch that makes the extract, files and dashboard current "
+        "together. Materialised on its own, it makes a new publication of the current "
+        "extract and files with a rebuilt dashboard. Open index.html directly or run "
+        "`opioids dashboard --serve`."
     ),
 )
-def dashboard(context: AssetExecutionContext, store: StoreResource) -> MaterializeResult:
-    build = build_site(
-        store.published_dir / EXTRACT_NAME,
-        store.published_dir / DASHBOARD_DIR,
-        memory_limit=store.duckdb_memory_limit,
-        temp_directory=duckdb_temp_dir(store.root, store.duckdb_temp_directory),
-    )
+
+
+def dashboard_result(build: SiteBuild) -> MaterializeResult:
     index = build.path / "index.html"
-    context.log.info(f"dashboard built: {index} ({build.pages} pages, {build.seconds:.1f}s)")
     return MaterializeResult(
+        asset_key=DASHBOARD,
         metadata={
             "open": MetadataValue.url(index.as_uri()),
             "site": MetadataValue.path(str(build.path)),
@@ -52,5 +44,5 @@ def dashboard(context: AssetExecutionContext, store: StoreResource) -> Materiali
             "size_mb": MetadataValue.float(round(build.bytes / 1e6, 1)),
             "largest_page_kb": MetadataValue.float(round(build.largest_page_bytes / 1e3, 1)),
             "build_seconds": MetadataValue.float(round(build.seconds, 1)),
-        }
+        },
     )

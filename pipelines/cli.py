@@ -197,12 +197,13 @@ def demo(ctx: click.Context) -> None:
 @click.option(
     "--extract",
     type=click.Path(path_type=Path),
-    help="Published extract to build from (default: the data directory's).",
+    help="Build from this extract instead, into --out (outside the publication).",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Where the site goes (default: <data dir>/published/dashboard).",
+    help="Build a separate site here instead of the publication's (default: "
+    "<data dir>/published/dashboard, part of the current publication).",
 )
 @click.pass_context
 def dashboard(
@@ -215,28 +216,40 @@ def dashboard(
 ) -> None:
     """(Re)build the static dashboard site from the published extract; optionally serve it.
 
-    The site works offline, opened straight from disk or from any web server.
+    By default the site is rebuilt inside a new publication of the current extract and
+    files, switched in once it checks out: published/dashboard/ always matches
+    published/opioid_comparators.duckdb. The site works offline, opened straight from disk
+    or from any web server.
 
     \b
     Examples:
       opioids dashboard                  rebuild, then open the printed index.html
       opioids dashboard --serve          rebuild and serve on http://127.0.0.1:8000
       opioids dashboard --serve --no-build --port 8080
+      opioids dashboard --extract kept.duckdb --out /tmp/site
     """
-    from pipelines.dashboard import DashboardError, SiteCheckFailed, build_site
+    from pipelines.dashboard import DashboardError, SiteCheckFailed, build_site, rebuild_dashboard
+    from pipelines.releases import NoPublication
 
     settings = _settings(ctx)
+    if out is not None and out.absolute() == settings.dashboard_dir.absolute():
+        out = None  # the publication's own site
+    if extract is not None and out is None:
+        raise Fail("--extract builds a site outside the publication: give --out too", EXIT_USAGE)
     site = out or settings.dashboard_dir
     if not no_build:
+        bounds = {
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": settings.duckdb_temp_dir,
+        }
         try:
-            build = build_site(
-                extract or settings.extract_path,
-                site,
-                memory_limit=settings.duckdb_memory_limit,
-                temp_directory=settings.duckdb_temp_dir,
-            )
-        except (DashboardError, SiteCheckFailed) as exc:
-            raise Fail(f"{exc}\nThe previous dashboard, if any, is unchanged.") from None
+            if out is None:
+                build = rebuild_dashboard(settings.published_dir, **bounds)
+            else:
+                build = build_site(extract or settings.extract_path, out, **bounds)
+        except (DashboardError, SiteCheckFailed, NoPublication) as exc:
+            kept = "publication" if out is None else "dashboard, if any,"
+            raise Fail(f"{exc}\nThe previous {kept} is unchanged.") from None
         click.echo(
             f"Built {build.pages} pages for {build.data_month} in {build.seconds:.0f}s: "
             f"{site / 'index.html'}"

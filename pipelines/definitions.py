@@ -10,7 +10,7 @@ from dagster import (
     load_assets_from_modules,
 )
 
-from assets import comparators, dashboard, ingest, publish, reference
+from assets import comparators, ingest, publish, reference
 from pipelines.config import code_location_settings
 from pipelines.jobs import dashboard_job, monthly_job, organisations_job, publish_job, refresh_job
 from pipelines.notify_sensors import report_publication, report_run_failure
@@ -18,7 +18,7 @@ from pipelines.resources import build_resources
 from pipelines.schedules import monthly_refresh_schedule
 from pipelines.sensors import new_month_sensor
 
-_modules = [ingest, reference, comparators, publish, dashboard]
+_modules = [ingest, reference, comparators, publish]
 
 
 def build_definitions(resources: dict) -> Definitions:

@@ -31,10 +31,11 @@ monthly_job = define_asset_job(
 )
 publish_job = define_asset_job(
     "statistics_and_publish",
-    selection=AssetSelection.assets(*PUBLISH_ASSETS),
+    selection=AssetSelection.assets(*PUBLISH_ASSETS, *DASHBOARD_ASSETS),
     description=(
-        "Rebuild windows, roll-ups and statistics over all months, then publish. Declarative "
-        "automation requests it once the months have settled; this job runs it by hand."
+        "Rebuild windows, roll-ups and statistics over all months, then publish the extract, "
+        "its files and its dashboard together. Declarative automation requests the same "
+        "once the months have settled; this job runs it by hand."
     ),
 )
 refresh_job = define_asset_job(
@@ -51,5 +52,8 @@ refresh_job = define_asset_job(
 dashboard_job = define_asset_job(
     "dashboard_build",
     selection=AssetSelection.assets(*DASHBOARD_ASSETS),
-    description="Build the static dashboard site from the published extract.",
+    description=(
+        "Rebuild the static dashboard site from the current extract, as a new publication "
+        "of the same extract and files (switched in once the site checks out)."
+    ),
 )

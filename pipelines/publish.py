@@ -1,27 +1,16 @@
 """Publishing: a new publication is built aside, checked, then switched in at once.
 
-Readers (analysts' DuckDB sessions, dashboards) only ever see one complete publication.
-Each publication is a folder ``published/releases/<id>/`` holding the extract, its
-Parquet and CSV copies under ``files/`` (and, later, the dashboard), and
-``published/current`` is a symbolic link to the folder of the current one. A publication
-becomes visible in one step, the atomic rename of a new ``current`` link over the old, so
-the extract and its files always come from the same publication. The paths readers use
-are fixed links through ``current`` (``published/opioid_comparators.duckdb``,
-``published/files``, ``published/dashboard``).
-
-If building or checking fails, or the process dies at any step, the previous publication
-stays current, byte for byte. The previous publication is kept after a switch (a reader
-may still have it open) and removed, with any temporaries a crash left, when the next
-publication starts.
+The extract is built from the warehouse into a new publication folder and checked by the
+gate; its tables are exported beside it as Parquet and CSV under ``files/``, and the
+dashboard site (``add_to_release``) is built and checked from it; only then does the
+publication become current, in one switch (:mod:`pipelines.releases`). If the gate or any
+later step fails, or the process dies, the previous publication stays current, byte for
+byte.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import releases
 from pipelines.dictionary import wide_column_comment_texts
 from pipelines.staging import sha256_file
 from pipelines.validation import CheckOutcome, failures
@@ -43,12 +33,8 @@ from pipelines.warehouse import (
 
 log = logging.getLogger(__name__)
 
-EXTRACT_NAME = "opioid_comparators.duckdb"
-RELEASES = "releases"
-CURRENT = "current"
-FILES = "files"
-# What readers open, each a fixed link through ``current`` to the current publication's.
-STABLE_NAMES = (EXTRACT_NAME, FILES, "dashboard")
+EXTRACT_NAME = releases.EXTRACT_NAME
+FILES = releases.FILES
 # The on-disk format the extract is written in. The pipeline's own DuckDB writes a newer
 # format by default, which DuckDB 1.x readers (the 1.5 command line, R, DBeaver, Power BI
 # connectors) refuse to open; v1.0.0 is readable by every DuckDB from 1.0 on, and costs
@@ -169,36 +155,21 @@ def publish(
 
     ``extra_files`` are written into the publication's ``files/``; ``add_to_release`` is
     called with the new publication's folder (its extract and files already there) to add
-    more to it, such as a dashboard in ``dashboard/``, before it becomes visible.
+    more to it, such as the dashboard in ``dashboard/``, before it becomes visible; if it
+    raises, nothing is published.
     """
-    published_dir.mkdir(parents=True, exist_ok=True)
-    sweep(published_dir)
-    release_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    releases = published_dir / RELEASES
-    building = releases / f".{release_id}.tmp"
-    building.mkdir(parents=True)
     final_extract = published_dir / EXTRACT_NAME
-    try:
-        counts, outcomes = build_extract(warehouse_path, building / EXTRACT_NAME, gate, extra_files)
+    with releases.building(published_dir) as folder:
+        counts, outcomes = build_extract(warehouse_path, folder / EXTRACT_NAME, gate, extra_files)
         if failures(outcomes):
             return Publication(False, final_extract, None, counts, None, outcomes)
-        _step("built")
-        export_files(building / EXTRACT_NAME, building / FILES)
+        releases.step("built")
+        export_files(folder / EXTRACT_NAME, folder / FILES)
         for name, text in (extra_files or {}).items():
-            (building / FILES / name).write_text(text)
+            (folder / FILES / name).write_text(text)
         if add_to_release is not None:
-            add_to_release(building)
-        _sync_tree(building)
-        _step("exported")
-        release = releases / release_id
-        os.rename(building, release)
-        _step("renamed")
-        _switch_current(published_dir, release)
-        _step("switched")
-        _link_stable_names(published_dir)
-        _step("linked")
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+            add_to_release(folder)
+        releases.make_current(published_dir, folder)
     return Publication(
         published=True,
         extract_path=final_extract,
@@ -207,98 +178,3 @@ def publish(
         published_at=datetime.now(UTC).isoformat(timespec="seconds"),
         outcomes=outcomes,
     )
-
-
-def _step(name: str) -> None:
-    """A named point between publication steps (tests inject crashes here)."""
-    log.debug("publication step done: %s", name)
-
-
-def current_release(published_dir: Path) -> Path | None:
-    """The folder of the current publication, or None before the first one."""
-    link = published_dir / CURRENT
-    if not link.is_symlink():
-        return None
-    target = (published_dir / os.readlink(link)).resolve()
-    return target if target.is_dir() else None
-
-
-def _switch_current(published_dir: Path, release: Path) -> None:
-    """Point ``current`` at ``release`` in one atomic rename of a new link."""
-    tmp = published_dir / f".link-{CURRENT}.{uuid.uuid4().hex[:8]}.tmp"
-    os.symlink(os.path.relpath(release, published_dir), tmp)
-    current = published_dir / CURRENT
-    if current.is_dir() and not current.is_symlink():
-        # A data directory copied without its links (``cp -r``) holds a real folder
-        # here; a folder cannot be renamed over, so it is moved aside (swept next time).
-        os.rename(current, published_dir / f".legacy-{CURRENT}.{uuid.uuid4().hex[:8]}.tmp")
-    os.replace(tmp, current)
-    _fsync_dir(published_dir)
-
-
-def _link_stable_names(published_dir: Path) -> None:
-    """The fixed paths readers open, as links through ``current`` (made once).
-
-    A publication of an older version of the pipeline left a real extract and a real
-    ``files/`` here: the extract is replaced by its link in one rename; the folder is
-    moved aside first (a folder cannot be renamed over), and swept next time.
-    """
-    release = current_release(published_dir)
-    for name in STABLE_NAMES:
-        path = published_dir / name
-        wanted = os.path.join(CURRENT, name)
-        if release is None or not (release / name).exists():
-            continue
-        if path.is_symlink() and os.readlink(path) == wanted:
-            continue
-        if path.is_dir() and not path.is_symlink():
-            os.rename(path, published_dir / f".legacy-{name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp = published_dir / f".link-{name}.{uuid.uuid4().hex[:8]}.tmp"
-        os.symlink(wanted, tmp)
-        os.replace(tmp, path)
-    _fsync_dir(published_dir)
-
-
-# Temporaries this module leaves in ``published/`` when killed: link and legacy-folder
-# renames, and the extract and file folders of the layout before publication folders.
-# Other writers' temporaries (a dashboard build running now) are not ours to remove.
-_OWN_TEMPORARIES = (".link-", ".legacy-", f".{EXTRACT_NAME}.", ".files.")
-
-
-def sweep(published_dir: Path) -> list[Path]:
-    """Remove every publication but the current one, and the temporaries of crashed or
-    failed attempts (partial folders, links, extracts and their DuckDB WAL files)."""
-    removed: list[Path] = []
-    keep = current_release(published_dir)
-    releases = published_dir / RELEASES
-    candidates = list(releases.iterdir()) if releases.is_dir() else []
-    candidates += [p for p in published_dir.iterdir() if p.name.startswith(_OWN_TEMPORARIES)]
-    for path in candidates:
-        if keep is not None and path.resolve() == keep:
-            continue
-        with contextlib.suppress(OSError):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-            removed.append(path)
-    if removed:
-        log.info("swept %d earlier publication(s) and temporaries", len(removed))
-    return removed
-
-
-def _sync_tree(root: Path) -> None:
-    """Flush every file and folder under ``root`` to disk before it is made visible."""
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(Path(folder))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -111,7 +111,6 @@ STEP_LABELS = {
     "practice_organisations": "practices and organisations",
     "comparator_statistics": "statistics",
     "published_extract": "publication",
-    "dashboard": "dashboard",
 }
 
 
@@ -143,8 +142,8 @@ def refresh(
     Dagster run of the ``refresh`` job (the months as one partition range).
 
     A failed step stops the run: nothing downstream of it runs, so a month that fails is
-    never published over. With ``dashboard``, the dashboard site is rebuilt from the new
-    publication in the same run.
+    never published over. With ``dashboard``, the publication carries its dashboard site,
+    built from its extract before the switch; without it, it carries none.
     """
     if not months:
         raise ValueError("no months to refresh")

@@ -4,6 +4,9 @@
 writes the whole site beside that folder under a temporary name, checks it
 (:mod:`pipelines.dashboard.check`), and only then swaps it in, so a reader never sees a
 half-built or broken site and a failed build leaves the previous one exactly as it was.
+The published dashboard is part of its publication (:mod:`pipelines.releases`):
+:class:`ReleaseSite` builds it into a publication's folder before that publication is
+switched in, and :func:`rebuild_dashboard` makes a new publication around a rebuilt one.
 
 Layout of the site (every link is relative, so it works from a web server and from
 ``file://``)::
@@ -25,7 +28,7 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from pipelines.dashboard.data import (
     read_site,
 )
 from pipelines.dashboard.downloads import write_downloads
+from pipelines.releases import DASHBOARD, EXTRACT_NAME, republish
 from pipelines.warehouse import run
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -105,6 +109,41 @@ def build_site(
         seconds=time.monotonic() - started,
         data_month=f"{site.latest_month:%Y-%m}",
     )
+
+
+class ReleaseSite:
+    """Builds a publication's dashboard into its folder, from the extract beside it (what
+    ``publish(..., add_to_release=...)`` calls); ``build`` then says what it made."""
+
+    def __init__(self, *, memory_limit: str | None = None, temp_directory: Path | None = None):
+        self.memory_limit = memory_limit
+        self.temp_directory = temp_directory
+        self.build: SiteBuild | None = None
+
+    def __call__(self, release: Path) -> None:
+        self.build = build_site(
+            release / EXTRACT_NAME,
+            release / DASHBOARD,
+            memory_limit=self.memory_limit,
+            temp_directory=self.temp_directory,
+        )
+
+    def published(self, published_dir: Path) -> SiteBuild:
+        """What was built, located where readers find it once it is current."""
+        if self.build is None:
+            raise RuntimeError("no dashboard was built")
+        return replace(self.build, path=published_dir / DASHBOARD)
+
+
+def rebuild_dashboard(
+    published_dir: Path, *, memory_limit: str | None = None, temp_directory: Path | None = None
+) -> SiteBuild:
+    """A new publication: the current extract and files unchanged, with a dashboard
+    rebuilt from them, checked, then switched in once (the ``opioids dashboard`` command and
+    the Dagster ``dashboard`` asset on its own)."""
+    site = ReleaseSite(memory_limit=memory_limit, temp_directory=temp_directory)
+    republish(published_dir, site)
+    return site.published(published_dir)
 
 
 def _swap_dir(new: Path, final: Path) -> None:

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: headless Chromium on the site built by the Dagster
-``dashboard`` asset from a real publication (13 months through Dagster against the sample
-portal, shared with the other output tests).
+``dashboard`` asset on its own (a new publication of the current extract with a rebuilt
+site) from a real publication (13 months through Dagster against the sample portal,
+shared with the other output tests).
 
 One site is built per session and served on loopback; every test opens pages in one
 browser. What is checked: every kind of page loads with no console error and no request
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from pipelines.config import REPO_ROOT
 from pipelines.dashboard.serve import make_server
@@ -35,15 +36,30 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def site(outputs_extract: Path, portal) -> dict:
     """The site built by a real Dagster run of the dashboard job, and its metadata."""
+    from pipelines.releases import current_release
     from pipelines.runner import build_definitions
 
     settings = portal_settings(outputs_extract.parent.parent, portal.url)
+    before = current_release(settings.published_dir)
     job = build_definitions(settings).resolve_job_def("dashboard_build")
     result = job.execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
-    (materialization,) = result.asset_materializations_for_node("dashboard")
+    (materialization,) = result.get_asset_materialization_events()
+    assert materialization.asset_key == AssetKey("dashboard")
+    # A new publication, switched in once: the same extract, carried over, and the site.
+    release = current_release(settings.published_dir)
+    assert release != before and (release / "dashboard" / "index.html").is_file()
+    assert settings.dashboard_dir.resolve() == release / "dashboard"
+    assert (release / outputs_extract.name).stat().st_ino == (
+        (before / outputs_extract.name).stat().st_ino
+    )
     root = settings.dashboard_dir
-    return {"root": root, "metadata": materialization.metadata, "extract": outputs_extract}
+    return {
+        "root": root,
+        "metadata": materialization.materialization.metadata,
+        "extract": outputs_extract,
+        "settings": settings,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -310,33 +326,35 @@ def test_screenshots_of_an_icb_and_a_practice_page(open_page, con) -> None:
         assert target.stat().st_size > 50_000
 
 
-def test_a_build_that_fails_its_checks_leaves_the_previous_site_as_it_was(
+def test_a_rebuild_that_fails_its_checks_leaves_the_publication_as_it_was(
     site, monkeypatch
 ) -> None:
-    from pipelines.dashboard import SiteCheckFailed, build_site
+    from pipelines.dashboard import SiteCheckFailed, rebuild_dashboard
+    from pipelines.releases import RELEASES, current_release
 
-    root = site["root"]
+    published = site["settings"].published_dir
 
     def snapshot() -> dict[str, bytes]:
         return {
-            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).digest()
-            for p in root.rglob("*")
+            p.relative_to(published).as_posix(): hashlib.sha256(p.read_bytes()).digest()
+            for name in ("dashboard", "files")
+            for p in (published / name).rglob("*")
             if p.is_file()
         }
 
-    before = snapshot()
+    before, current = snapshot(), current_release(published)
 
     def refuse(*_args, **_kwargs):
         raise SiteCheckFailed("the dashboard failed its checks: a page links nowhere")
 
     monkeypatch.setattr("pipelines.dashboard.check.check_site", refuse)
     with pytest.raises(SiteCheckFailed):
-        build_site(site["extract"], root)
-    assert snapshot() == before
-    assert [p.name for p in root.parent.iterdir() if p.name.startswith(".dashboard")] == []
+        rebuild_dashboard(published)
+    assert current_release(published) == current and snapshot() == before
+    assert [p.name for p in (published / RELEASES).iterdir() if p.name.startswith(".")] == []
 
 
-def test_dashboard_command_builds_and_serves_on_loopback(site, tmp_path, capsys) -> None:
+def test_dashboard_command_builds_and_serves_on_loopback(site, capsys, monkeypatch) -> None:
     import os
     import signal
     import subprocess
@@ -345,16 +363,21 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, tmp_path, capsys)
     import httpx
 
     from pipelines.cli import main
+    from pipelines.releases import current_release
 
-    out = tmp_path / "site"
-    assert main(["dashboard", "--extract", str(site["extract"]), "--out", str(out)]) == 0
+    settings = site["settings"]
+    monkeypatch.setenv("OPIOIDS_DATA_DIR", str(settings.data_dir))
+    before = current_release(settings.published_dir)
+    assert main(["dashboard"]) == 0
     printed = capsys.readouterr().out
-    assert f"{out / 'index.html'}" in printed and "pages for 2025-12" in printed
+    assert f"{settings.dashboard_dir / 'index.html'}" in printed and "pages for 2025-12" in printed
+    assert current_release(settings.published_dir) != before  # a new publication
     opioids = Path(sys.executable).parent / "opioids"
     server = subprocess.Popen(
-        [str(opioids), "dashboard", "--serve", "--no-build", "--port", "0", "--out", str(out)],
+        [str(opioids), "dashboard", "--serve", "--no-build", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        env=dict(os.environ),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
@@ -368,10 +391,22 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, tmp_path, capsys)
         server.wait(timeout=10)
 
 
-def test_dashboard_command_without_an_extract_fails_in_one_line(tmp_path, capsys) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dashboard"], "error: no published extract at"),
+        (["dashboard", "--extract", "none.duckdb", "--out", "site"], "error: no published extract"),
+        (["dashboard", "--extract", "kept.duckdb"], "error: --extract builds a site outside"),
+    ],
+)
+def test_dashboard_command_without_an_extract_fails_in_one_line(
+    args, message, tmp_path, capsys, monkeypatch
+) -> None:
     from pipelines.cli import main
 
-    code = main(["dashboard", "--extract", str(tmp_path / "none.duckdb"), "--out", str(tmp_path)])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPIOIDS_DATA_DIR", str(tmp_path / "data"))
+    code = main(args)
     err = capsys.readouterr().err
-    assert code != 0 and err.startswith("error: no published extract at")
-    assert "Traceback" not in err
+    assert code != 0 and err.startswith(message), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2

@@ -1,10 +1,13 @@
-"""One publication, one switch: the extract and its files become visible together, a
-process killed between any two publication steps leaves the previous publication current
-and whole, and the next publication sweeps what the crash left."""
+"""One publication, one switch: the extract, its files and its dashboard become visible
+together, a process SIGKILLed between any two publication steps (or while it builds the
+dashboard) leaves the previous publication current and whole, byte for byte, and the next
+publication sweeps what the crash left."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,24 +15,49 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import CURRENT, EXTRACT_NAME, FILES, RELEASES, publish
+from pipelines.dashboard import ReleaseSite, rebuild_dashboard
+from pipelines.publish import publish
+from pipelines.releases import CURRENT, DASHBOARD, EXTRACT_NAME, FILES, LOCK_NAME, RELEASES
 from pipelines.staging import sha256_file
 
 pytestmark = pytest.mark.integration
 
+# Runs a publication (argv: warehouse, published/, step) or a dashboard rebuild (argv:
+# "dashboard", published/, step) and SIGKILLs itself at the named step; "site" is inside
+# the dashboard build, once every page is written, while the site is being checked.
 CRASH = """
-import os, sys
+import os, signal, sys
 from pathlib import Path
-import pipelines.publish as p
-crash_at = sys.argv[3]
-real = p._step
+import pipelines.dashboard.check as check
+import pipelines.releases as releases
+from pipelines.dashboard import rebuild_dashboard
+from pipelines.publish import publish
+source, published, crash_at = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+def kill(*_args):
+    os.kill(os.getpid(), signal.SIGKILL)
+real = releases.step
 def step(name):
     real(name)
     if name == crash_at:
-        os._exit(9)
-p._step = step
-p.publish(Path(sys.argv[1]), Path(sys.argv[2]), gate=lambda con: [])
+        kill()
+releases.step = step
+check.check_site = kill if crash_at == "site" else check.check_site
+if source == "dashboard":
+    rebuild_dashboard(published)
+else:
+    publish(Path(source), published, gate=lambda con: [])
 """
+
+
+def _killed_at(source: str, published: Path, step: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH, source, str(published), step],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
 
 
 def _warehouse(extract: Path) -> Path:
@@ -54,41 +82,69 @@ def _consistent(published: Path) -> Path:
     return release
 
 
-def test_a_crash_between_any_two_steps_leaves_one_whole_publication(outputs_extract, tmp_path):
+def _readers_see(published: Path) -> dict[str, str]:
+    """Every file a reader reaches through the fixed paths, with its digest."""
+    seen = {}
+    for name in (EXTRACT_NAME, FILES, DASHBOARD):
+        root = published / name
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            seen[path.relative_to(published).as_posix()] = digest
+    return seen
+
+
+def _without_dashboard(seen: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in seen.items() if not k.startswith(f"{DASHBOARD}/")}
+
+
+def test_a_kill_at_any_step_leaves_one_whole_publication(outputs_extract, tmp_path):
     warehouse = _warehouse(outputs_extract)
     published = tmp_path / "published"
-    # What an older version of the pipeline left: a real extract and a real files/.
+    # What an older version of the pipeline left: a real extract, files/ and dashboard/.
     (published / FILES / "csv").mkdir(parents=True)
+    (published / DASHBOARD).mkdir()
     (published / EXTRACT_NAME).write_bytes(b"old layout")
 
-    publish(warehouse, published, gate=lambda con: [])
-    assert (published / EXTRACT_NAME).is_symlink() and (published / FILES).is_symlink()
+    publish(warehouse, published, gate=lambda con: [], add_to_release=ReleaseSite())
+    assert all((published / name).is_symlink() for name in (EXTRACT_NAME, FILES, DASHBOARD))
     first = _consistent(published)
-    checksum = sha256_file(published / EXTRACT_NAME)
+    extract_inode = (first / EXTRACT_NAME).stat().st_ino
+    before = _readers_see(published)
+    assert any(p.startswith(f"{DASHBOARD}/practice/") for p in before)
 
-    for step in ("built", "exported", "renamed", "switched"):
-        done = subprocess.run(
-            [sys.executable, "-c", CRASH, str(warehouse), str(published), step],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 9, done.stderr
-        release = _consistent(published)
-        if step != "switched":
-            assert release == first and sha256_file(published / EXTRACT_NAME) == checksum
-        else:
-            assert release != first  # the switch happened: the new one is whole
+    # A publication killed once its extract is built (the steps after it are the same
+    # for a publication and a dashboard rebuild, so the rebuild takes them from here);
+    # a dashboard rebuild killed while its new site is checked, once flushed, and just
+    # before the switch: every time, readers see the previous publication, byte for byte.
+    for source, step in (
+        (str(warehouse), "built"),
+        ("dashboard", "site"),
+        ("dashboard", "exported"),
+        ("dashboard", "renamed"),
+    ):
+        _killed_at(source, published, step)
+        assert _consistent(published) == first, step
+        assert _readers_see(published) == before, step
 
-    publish(warehouse, published, gate=lambda con: [])
+    # Killed after the switch, before anything else: the new publication is whole.
+    _killed_at("dashboard", published, "switched")
+    switched = _consistent(published)
+    assert switched != first and (published / DASHBOARD).resolve() == switched / DASHBOARD
+    assert _without_dashboard(_readers_see(published)) == _without_dashboard(before)
+
+    # The next run recovers on its own: a new publication with the same extract and files
+    # (the very same inodes: carried over, not rebuilt) and a new site; the one before is
+    # kept (a reader may have it open); everything else is swept.
+    build = rebuild_dashboard(published)
     latest = _consistent(published)
+    assert build.path == published / DASHBOARD and build.pages > 0
+    assert (published / DASHBOARD).resolve() == latest / DASHBOARD
+    assert (latest / EXTRACT_NAME).stat().st_ino == extract_inode
+    assert _without_dashboard(_readers_see(published)) == _without_dashboard(before)
     releases = sorted(p.name for p in (published / RELEASES).iterdir())
-    # The one before is kept (a reader may have it open); everything else is swept.
-    assert len(releases) == 2 and latest.name in releases
-    leftovers = [p.name for p in published.iterdir() if p.name.startswith(".")]
-    assert leftovers == []
-    assert not any(name.startswith(".") for name in releases)
+    assert releases == sorted([switched.name, latest.name])
+    assert [p.name for p in published.iterdir() if p.name.startswith(".")] == [LOCK_NAME]
 
 
 def test_a_rejected_publication_changes_nothing(outputs_extract, tmp_path):

@@ -1,15 +1,18 @@
-"""What the start of a publication sweeps: earlier publications and this module's own
-temporaries, never the current publication nor another writer's work in progress."""
+"""What the start of a publication sweeps: earlier publications and the temporaries of
+killed writers, never the current publication; and no two writers work at once."""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
-from pipelines.publish import CURRENT, RELEASES, current_release, sweep
+from filelock import FileLock
+
+from pipelines.releases import CURRENT, LOCK_NAME, RELEASES, building, current_release, sweep
 
 
-def test_sweep_keeps_the_current_publication_and_others_temporaries(tmp_path: Path):
+def test_sweep_keeps_the_current_publication_only(tmp_path: Path):
     published = tmp_path / "published"
     releases = published / RELEASES
     for name in ("20250101T000000Z-old", "20250201T000000Z-cur", ".20250301T000000Z-x.tmp"):
@@ -24,19 +27,39 @@ def test_sweep_keeps_the_current_publication_and_others_temporaries(tmp_path: Pa
     for name in own:
         (published / name).write_text("x")
     (published / ".legacy-files.ab12.tmp").mkdir()
-    (published / ".dashboard.0123456789ab.tmp").mkdir()  # a dashboard build running now
+    (published / ".dashboard.0123456789ab.tmp").mkdir()  # a killed build, older layout
+    (published / ".dashboard.old").mkdir()
 
     sweep(published)
 
     assert current_release(published) == (releases / "20250201T000000Z-cur").resolve()
     assert sorted(p.name for p in releases.iterdir()) == ["20250201T000000Z-cur"]
     left = sorted(p.name for p in published.iterdir())
-    assert left == [".dashboard.0123456789ab.tmp", CURRENT, RELEASES]
+    assert left == [CURRENT, RELEASES]
+
+
+def test_a_writer_waits_while_another_holds_the_publication(tmp_path: Path):
+    published = tmp_path / "published"
+    published.mkdir()
+    started = threading.Event()
+
+    def second_writer() -> None:
+        with building(published) as folder:
+            assert folder.is_dir()
+            started.set()
+
+    with FileLock(published / LOCK_NAME):
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        assert not started.wait(0.5)  # held off: it has not even swept yet
+    writer.join(timeout=10)
+    assert started.is_set()
+    assert list((published / RELEASES).iterdir()) == []  # its unfinished folder is gone
 
 
 def test_a_data_directory_copied_without_its_links_still_switches(tmp_path: Path):
     """``cp -r`` turns ``current`` into a real folder; the next switch still works."""
-    from pipelines.publish import _switch_current
+    from pipelines.releases import _switch_current
 
     published = tmp_path / "published"
     (published / CURRENT).mkdir(parents=True)  # a copy of the old publication
