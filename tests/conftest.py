@@ -30,8 +30,10 @@ def settings(tmp_path: Path, portal, monkeypatch: pytest.MonkeyPatch) -> Setting
 
 @pytest.fixture(scope="session")
 def outputs_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
-    """One 13-month publication (2024-12..2025-12, so 12-month windows exist) shared by the
-    output tests: the export and the worked queries."""
+    """One 13-month publication (2024-12..2025-12, so 12-month windows exist) with its
+    dashboard, shared by the output tests: the export, the worked queries, the dashboard in
+    a browser and the publication switch. Its Dagster instance is ``dagster_home`` beside
+    the data directory."""
     from datetime import date
 
     from pipelines.partitions import months_between
@@ -44,7 +46,7 @@ def outputs_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
     mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     try:
         months = months_between(date(2024, 12, 1), date(2025, 12, 1))
-        refresh(settings, months, echo=lambda _: None, **FAST_RETRIES)
+        refresh(settings, months, echo=lambda _: None, dashboard=True, **FAST_RETRIES)
     finally:
         mp.undo()
     return settings.extract_path

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance
 
-from pipelines.dashboard import ReleaseSite, rebuild_dashboard
+from pipelines.dashboard import ReleaseSite
 from pipelines.publish import publish
 from pipelines.releases import CURRENT, DASHBOARD, EXTRACT_NAME, FILES, LOCK_NAME, RELEASES
+from pipelines.runner import build_definitions
 from pipelines.staging import sha256_file
+from tests.support import portal_settings
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +34,6 @@ from pathlib import Path
 import pipelines.dashboard.check as check
 import pipelines.releases as releases
 from pipelines.dashboard import rebuild_dashboard
-from pipelines.publish import publish
 source, published, crash_at = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 def kill(*_args):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -45,6 +47,7 @@ check.check_site = kill if crash_at == "site" else check.check_site
 if source == "dashboard":
     rebuild_dashboard(published)
 else:
+    from pipelines.publish import publish
     publish(Path(source), published, gate=lambda con: [])
 """
 
@@ -98,9 +101,10 @@ def _without_dashboard(seen: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in seen.items() if not k.startswith(f"{DASHBOARD}/")}
 
 
-def test_a_kill_at_any_step_leaves_one_whole_publication(outputs_extract, tmp_path):
+def test_a_kill_at_any_step_leaves_one_whole_publication(outputs_extract, portal, tmp_path):
     warehouse = _warehouse(outputs_extract)
-    published = tmp_path / "published"
+    settings = portal_settings(tmp_path / "data", portal.url)
+    published = settings.published_dir
     # What an older version of the pipeline left: a real extract, files/ and dashboard/.
     (published / FILES / "csv").mkdir(parents=True)
     (published / DASHBOARD).mkdir()
@@ -114,13 +118,12 @@ def test_a_kill_at_any_step_leaves_one_whole_publication(outputs_extract, tmp_pa
     assert any(p.startswith(f"{DASHBOARD}/practice/") for p in before)
 
     # A publication killed once its extract is built (the steps after it are the same
-    # for a publication and a dashboard rebuild, so the rebuild takes them from here);
-    # a dashboard rebuild killed while its new site is checked, once flushed, and just
-    # before the switch: every time, readers see the previous publication, byte for byte.
+    # for a publication and a dashboard rebuild, so the rebuild takes them from here); a
+    # dashboard rebuild killed while its new site is checked, and once it is flushed and
+    # renamed, just before the switch: readers see the previous publication, byte for byte.
     for source, step in (
         (str(warehouse), "built"),
         ("dashboard", "site"),
-        ("dashboard", "exported"),
         ("dashboard", "renamed"),
     ):
         _killed_at(source, published, step)
@@ -133,12 +136,18 @@ def test_a_kill_at_any_step_leaves_one_whole_publication(outputs_extract, tmp_pa
     assert switched != first and (published / DASHBOARD).resolve() == switched / DASHBOARD
     assert _without_dashboard(_readers_see(published)) == _without_dashboard(before)
 
-    # The next run recovers on its own: a new publication with the same extract and files
-    # (the very same inodes: carried over, not rebuilt) and a new site; the one before is
-    # kept (a reader may have it open); everything else is swept.
-    build = rebuild_dashboard(published)
+    # The next run (the Dagster dashboard asset on its own) recovers by itself: a new
+    # publication with the same extract and files (the very same inodes: carried over, not
+    # rebuilt) and a new site; the one before is kept (a reader may have it open);
+    # everything else is swept.
+    job = build_definitions(settings).resolve_job_def("dashboard_build")
+    result = job.execute_in_process(instance=DagsterInstance.ephemeral())
+    assert result.success
+    (materialization,) = result.get_asset_materialization_events()
+    assert materialization.asset_key == AssetKey(DASHBOARD)
     latest = _consistent(published)
-    assert build.path == published / DASHBOARD and build.pages > 0
+    metadata = materialization.materialization.metadata
+    assert metadata["site"].value == str(published / DASHBOARD) and metadata["pages"].value > 0
     assert (published / DASHBOARD).resolve() == latest / DASHBOARD
     assert (latest / EXTRACT_NAME).stat().st_ino == extract_inode
     assert _without_dashboard(_readers_see(published)) == _without_dashboard(before)
