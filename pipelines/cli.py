@@ -226,7 +226,6 @@ def dashboard(
       opioids dashboard                  rebuild, then open the printed index.html
       opioids dashboard --serve          rebuild and serve on http://127.0.0.1:8000
       opioids dashboard --serve --no-build --port 8080
-      opioids dashboard --extract kept.duckdb --out /tmp/site
     """
     from pipelines.dashboard import DashboardError, SiteCheckFailed, build_site, rebuild_dashboard
     from pipelines.releases import NoPublication
@@ -238,10 +237,8 @@ def dashboard(
         raise Fail("--extract builds a site outside the publication: give --out too", EXIT_USAGE)
     site = out or settings.dashboard_dir
     if not no_build:
-        bounds = {
-            "memory_limit": settings.duckdb_memory_limit,
-            "temp_directory": settings.duckdb_temp_dir,
-        }
+        bounds = {"memory_limit": settings.duckdb_memory_limit}
+        bounds["temp_directory"] = settings.duckdb_temp_dir
         try:
             if out is None:
                 build = rebuild_dashboard(settings.published_dir, **bounds)
