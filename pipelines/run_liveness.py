@@ -11,7 +11,9 @@ process is gone can be told apart from a slow one:
   pool) marks such runs failed and frees their slots, and frees slots still held by runs
   that have ended;
 * :class:`LivenessRunLauncher` lets the daemon's run monitoring ask the same question of
-  runs launched from the UI, schedules and sensors (``run_monitoring`` in dagster.yaml).
+  runs launched from the UI, schedules and sensors (``run_monitoring`` in dagster.yaml);
+* :func:`wait_for_pool` and :func:`interruptible_pool_waits` keep a run of this process
+  that waits for the pool stoppable with Ctrl-C.
 
 A process id can be reused after its process dies; a process that started after the run
 did cannot be the run's worker, so it counts as gone.
@@ -19,10 +21,13 @@ did cannot be the run's worker, so it counts as gone.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from dagster import DagsterEventType, DagsterInstance
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, RunRecord, RunsFilter
+from dagster._utils.interrupts import check_captured_interrupt
 
 PID_TAG = "opioids/pid"
 HOST_TAG = "opioids/host"
@@ -188,8 +194,8 @@ def wait_for_pool(
     """Wait (interruptibly: Ctrl-C raises ``KeyboardInterrupt``) until ``pool`` has a free
     slot, recovering dead runs on every poll and saying who holds it now and then.
 
-    Returns the seconds waited. Dagster's own wait for a slot cannot be interrupted, so
-    runs wait here first, outside it.
+    Returns the seconds waited. Dagster's own wait for a slot holds Ctrl-C back (see
+    :func:`interruptible_pool_waits`) and says nothing, so runs wait here first.
     """
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
@@ -212,6 +218,54 @@ def wait_for_pool(
             )
             last_report = now
         sleep(poll_seconds)
+
+
+@contextlib.contextmanager
+def interruptible_pool_waits(
+    *, grace_seconds: float = 1.0, poll_seconds: float = 0.2
+) -> Iterator[Callable[[], bool]]:
+    """Let Ctrl-C stop an in-process run while a step of it waits inside Dagster for a
+    pool slot (a slot another run took after :func:`wait_for_pool` returned, or between
+    two of this run's steps).
+
+    While no step computes, Dagster's in-process executor holds a Ctrl-C back and acts on
+    it when the next step starts, which for a step waiting on a slot is whenever the
+    other run lets go. A watcher thread notices an interrupt held back for
+    ``grace_seconds`` and raises ``KeyboardInterrupt`` in the main thread (by SIGUSR1,
+    which also cuts its sleep short); Dagster then records the run as interrupted, failed,
+    and drops its place in the queue for the slot. Yields a function saying whether it
+    did. Outside the main thread it does nothing (signals go to the main thread only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    fired, stop = threading.Event(), threading.Event()
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def watch(main_thread: int) -> None:
+        held_since: float | None = None
+        while not stop.wait(poll_seconds) and not fired.is_set():
+            if not check_captured_interrupt():
+                held_since = None
+                continue
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= grace_seconds:
+                fired.set()
+                signal.pthread_kill(main_thread, signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    watcher = threading.Thread(
+        target=watch, args=(threading.get_ident(),), name="pool-wait-interrupts", daemon=True
+    )
+    watcher.start()
+    try:
+        yield fired.is_set
+    finally:
+        stop.set()
+        watcher.join()
+        signal.signal(signal.SIGUSR1, previous)
 
 
 class LivenessRunLauncher(DefaultRunLauncher):

@@ -25,7 +25,12 @@ from pipelines.config import REPO_ROOT, Settings
 from pipelines.files import StorageError, ensure_writable_dir
 from pipelines.jobs import DASHBOARD_ASSETS, MONTHLY_ASSETS, ORGANISATION_ASSETS, PUBLISH_ASSETS
 from pipelines.partitions import month_partition_key
-from pipelines.run_liveness import recover_dead_runs, wait_for_pool, worker_tags
+from pipelines.run_liveness import (
+    interruptible_pool_waits,
+    recover_dead_runs,
+    wait_for_pool,
+    worker_tags,
+)
 from pipelines.warehouse import WAREHOUSE_POOL
 
 
@@ -186,20 +191,25 @@ def _run_block(
 ) -> None:
     single = len(months) == 1
     span = f"{months[0]:%Y-%m}" if single else f"{min(months):%Y-%m}..{max(months):%Y-%m}"
-    # The run writes the warehouse; wait for it here, where Ctrl-C works.
+    # The run writes the warehouse; wait for it here, saying who holds it. Should another
+    # run take the slot after this, Ctrl-C still stops the run (interruptible_pool_waits).
     wait_for_pool(instance, WAREHOUSE_POOL, echo=echo)
-    result = defs.resolve_job_def("refresh").execute_in_process(
-        run_config=run_config(verbose),
-        instance=instance,
-        partition_key=month_partition_key(months[0]) if single else None,
-        asset_selection=[AssetKey(k) for k in keys],
-        tags={
-            "opioids/trigger": "cli",
-            **worker_tags(),
-            **({} if single else partition_tags(months)),
-        },
-        raise_on_error=False,
-    )
+    with interruptible_pool_waits() as interrupted:
+        result = defs.resolve_job_def("refresh").execute_in_process(
+            run_config=run_config(verbose),
+            instance=instance,
+            partition_key=month_partition_key(months[0]) if single else None,
+            asset_selection=[AssetKey(k) for k in keys],
+            tags={
+                "opioids/trigger": "cli",
+                **worker_tags(),
+                **({} if single else partition_tags(months)),
+            },
+            raise_on_error=False,
+        )
+    if interrupted():
+        echo(f"  interrupted: run {result.run_id[:8]} stopped and marked failed")
+        raise KeyboardInterrupt
     report.run_ids.append(result.run_id)
     labels = {key: f"month {span}" if single else f"months {span}" for key in MONTHLY_ASSETS}
     labels |= STEP_LABELS

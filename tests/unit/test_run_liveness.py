@@ -1,11 +1,13 @@
 """Dead runs are told apart from live ones, marked failed and their slots freed; waiting
-for a pool reports who holds it and can be interrupted."""
+for a pool reports who holds it and can be interrupted, before a run and inside one."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -15,6 +17,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from pipelines.run_liveness import (
     PID_TAG,
     LivenessRunLauncher,
+    interruptible_pool_waits,
     process_alive,
     recover_dead_runs,
     wait_for_pool,
@@ -127,3 +130,43 @@ def test_launcher_reports_dead_and_live_workers(instance):
         for run_id in (dead_id, live_id, untagged_id)
     }
     assert status == {dead_id: "FAILED", live_id: "RUNNING", untagged_id: "RUNNING"}
+
+
+def test_ctrl_c_stops_a_run_whose_step_waits_inside_dagster_for_the_slot(instance):
+    """Another live run holds the slot; Dagster's in-process executor would hold the
+    interrupt back until that run lets go, for ever here."""
+    from dagster import job, op
+
+    holder = _run_holding_slot(instance, worker_tags())
+
+    @op(pool=POOL)
+    def write_warehouse() -> None:
+        raise AssertionError("ran without the slot")
+
+    @job
+    def writer() -> None:
+        write_warehouse()
+
+    storage, done = instance.event_log_storage, threading.Event()
+
+    def ctrl_c_once_waiting() -> None:
+        deadline = time.monotonic() + 60
+        while storage.get_concurrency_info(POOL).pending_step_count == 0:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(os.getpid(), signal.SIGINT)  # the run is inside Dagster, which holds it
+        if not done.wait(30):
+            storage.free_concurrency_slots_for_run(holder)  # fail the test, never hang it
+
+    threading.Thread(target=ctrl_c_once_waiting, daemon=True).start()
+    try:
+        with interruptible_pool_waits(grace_seconds=0.3) as interrupted:
+            result = writer.execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        done.set()
+    assert interrupted() and not result.success
+    assert instance.get_run_by_id(result.run_id).status == DagsterRunStatus.FAILURE
+    info = instance.event_log_storage.get_concurrency_info(POOL)
+    assert info.active_run_ids == {holder} and info.pending_step_count == 0
