@@ -42,7 +42,6 @@ fetch routes end in ``normalise``.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import logging
@@ -61,6 +60,12 @@ import polars as pl
 
 from pipelines.http import SourceError
 from pipelines.limits import Limits
+from pipelines.sources.bulk_rejects import (
+    REJECTS_LIMIT,
+    Fallback,
+    last_reject_scan,
+    set_aside,
+)
 from pipelines.sources.bulk_stream import (
     _Feeder,
     column_spec,
@@ -79,14 +84,11 @@ from pipelines.warehouse import query_frame, run, run_each, run_template
 log = logging.getLogger(__name__)
 
 MEMORY_LIMIT = "1GB"
-# Lines with Latin-1 bytes are re-read one by one; beyond this many, read another way.
-REJECTS_LIMIT = 100_000
 NO_DELIMITER = "\x01"  # never in an EPD file: each line is one value
 # Every line holding a section 0407 BNF code contains these four digits. Other lines that
 # happen to (a SNOMED code, a price) are dropped by the exact filter in the second pass;
 # one needle costs half of two (``,0407`` and ``,"0407``), as each is a scan of the line.
 NEEDLE = OPIOID_SECTION_PREFIX
-_INVALID_ENCODING = "INVALID ENCODING"
 _PIPES = os.name == "posix" and Path("/dev/fd").is_dir()
 MODES = ("auto", "direct", "pipe")
 
@@ -105,10 +107,6 @@ class IngestResult:
     encoding: str
     mode: str  # how it was read: "lines-direct", "lines-pipe", "full-direct", "full-pipe"
     latin1: int  # lines re-read as Latin-1 (direct) or blocks transcoded (pipe)
-
-
-class _Fallback(Exception):
-    """This way of reading cannot account for every row exactly: try the next one."""
 
 
 @dataclass
@@ -147,13 +145,6 @@ def _rows_scanned(con: duckdb.DuckDBPyConnection) -> int | None:
     except (duckdb.Error, ValueError, AttributeError, TypeError):
         return None
     return int(value) if isinstance(value, int | float) else None
-
-
-def _last_reject_scan(con: duckdb.DuckDBPyConnection) -> int:
-    try:
-        return int(run(con, "bulk/reject_last_scan").fetchone()[0])  # type: ignore[index]
-    except duckdb.CatalogException:
-        return 0  # no scan has stored rejects on this connection yet
 
 
 def _filter_lines(
@@ -237,71 +228,6 @@ def _schema_error(where: str, exc: duckdb.Error) -> SchemaError:
     return SchemaError(f"{where}: {detail}")
 
 
-# -- rows DuckDB set aside (direct reads) --------------------------------------------------
-
-
-def _set_aside(con: duckdb.DuckDBPyConnection, path: Path, after: int, columns: int) -> list[bytes]:
-    """The raw lines the last scan set aside for invalid UTF-8, re-read from the file."""
-    rejected = run(con, "bulk/rejected_rows", {"after": after}).fetchall()
-    if not rejected:
-        return []
-    entries = sum(r[4] for r in rejected)
-    if entries >= REJECTS_LIMIT:
-        raise _Fallback(f"{entries:,} lines with non-UTF-8 bytes")
-    other = [r for r in rejected if r[2] != _INVALID_ENCODING]
-    if other:
-        _, line, types, message, _ = other[0]
-        raise _Fallback(f"line {line}: {types}: {message}")
-    return _records_at(path, [r[0] for r in rejected], columns)
-
-
-def _records_at(path: Path, positions: list[int], columns: int) -> list[bytes]:
-    """The raw CSV records DuckDB set aside, found from its (approximate) byte positions.
-
-    DuckDB reports a position at or just after the line's first byte, so the line starts
-    after the last newline at or before it. Each line found must be a whole CSV record
-    of the right width that is not valid UTF-8 (else DuckDB would not have set it aside),
-    and no two positions may land on one line; anything else means the lines cannot be
-    accounted for exactly and the caller reads the file another way. Set-aside lines
-    cluster (one practice's rows), so the file is read in blocks shared between them.
-    """
-    records: list[bytes] = []
-    starts: set[int] = set()
-    block_start, block = -1, b""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        for position in sorted(positions):
-            if not (block_start + 4096 <= position < block_start + len(block) - 65536):
-                block_start = max(0, position - 4096)
-                fh.seek(block_start)
-                block = fh.read(1 << 20)
-            offset = position - block_start
-            start = block.rfind(b"\n", 0, offset + 1) + 1
-            end = block.find(b"\n", start)
-            if end < 0 and block_start + len(block) >= size:
-                end = len(block)  # the last line, without a final newline
-            if end < 0 or (start == 0 and block_start > 0):
-                raise _Fallback(f"cannot find the line at byte {position}")
-            record = block[start:end].rstrip(b"\r")
-            if _is_utf8(record) or record.count(b'"') % 2:
-                raise _Fallback(f"the line at byte {position} is not the one set aside")
-            if len(next(csv.reader([record.decode("latin-1")]))) != columns:
-                raise _Fallback(f"the line at byte {position} is not a whole record")
-            if block_start + start in starts:
-                raise _Fallback("two set-aside lines resolve to the same line")
-            starts.add(block_start + start)
-            records.append(record)
-    return records
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 # -- the ways in -----------------------------------------------------------------------------
 
 
@@ -320,12 +246,12 @@ class _Source:
 
 def _lines_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
     kept = src.tmp / "section.csv"
-    after = _last_reject_scan(con)
+    after = last_reject_scan(con)
     try:
         rows = _filter_lines(con, str(src.path), kept, store_rejects=True)
     except duckdb.Error as exc:
-        raise _Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
-    records = _set_aside(con, src.path, after, len(src.spec))
+        raise Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
+    records = set_aside(con, src.path, after, len(src.spec))
     if records:
         with open(kept, "ab") as fh:
             for record in records:
@@ -338,12 +264,12 @@ def _lines_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
 
 
 def _full_direct(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
-    after = _last_reject_scan(con)
+    after = last_reject_scan(con)
     try:
         rows = _scan(con, str(src.path), src.spec, header=True, store_rejects=True)
     except duckdb.Error as exc:
         raise _schema_error(src.where, exc) from exc
-    records = _set_aside(con, src.path, after, len(src.spec))
+    records = set_aside(con, src.path, after, len(src.spec))
     if records:
         repair = src.tmp / "latin1-rows.csv"
         with open(repair, "wb") as fh:
@@ -392,7 +318,7 @@ def _lines_pipe(con: duckdb.DuckDBPyConnection, src: _Source) -> _Read:
             con, src, lambda path: _filter_lines(con, path, kept, store_rejects=False)
         )
     except duckdb.Error as exc:
-        raise _Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
+        raise Fallback(f"line filter: {str(exc).splitlines()[0]}") from exc
     read.kept = kept
     return read
 
@@ -485,7 +411,7 @@ def read_epd_file(
                 read = _WAYS[used](con, src)
                 frame = _result(con, src, layout, month, read)
                 break
-            except (_Fallback, SchemaError) as reason:
+            except (Fallback, SchemaError) as reason:
                 # A kept line that does not parse may be half of a record split by a
                 # quoted newline: only a way that parses every row can tell.
                 if isinstance(reason, SchemaError) and read.kept is None:

@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 
 from demo.generate_epd import generate_epd
 from pipelines.http import SourceError
-from pipelines.sources import bulk_read
+from pipelines.sources import bulk_rejects
 from pipelines.sources.bulk_read import read_epd_file
 from pipelines.sources.epd import STAGED_SCHEMA, SchemaError, detect_layout, normalise
 
@@ -287,9 +287,9 @@ def test_member_hash_is_checked(generated) -> None:
 
 def test_lines_that_cannot_be_located_fall_back_to_the_pipe(generated, monkeypatch) -> None:
     def refuse(*args: object, **kwargs: object) -> list[bytes]:
-        raise bulk_read._Fallback("test")
+        raise bulk_rejects.Fallback("test")
 
-    monkeypatch.setattr(bulk_read, "_records_at", refuse)
+    monkeypatch.setattr(bulk_rejects, "_records_at", refuse)
     case = generated["legacy"]
     result = read_epd_file(case["csv"], MONTHS["legacy"], where="t")
     assert result.mode == "full-pipe"
