@@ -12,74 +12,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
 
-from pipelines.config import Settings, load_settings, setting_docs
-
-EXIT_RUN_FAILED = 1
-EXIT_USAGE = 2
-
-
-def _version() -> str:
-    try:
-        return version("opioid-comparators")
-    except PackageNotFoundError:  # running from a checkout that is not installed
-        return "unknown"
-
-
-def _environment_epilog() -> str:
-    lines = ["\b", "Settings (environment variables, with their defaults):"]
-    for doc in setting_docs():
-        lines.append(f"  {doc.env:<32} {doc.doc} [{doc.default}]")
-    lines.append(
-        "  DAGSTER_HOME                     the Dagster instance [<data dir>/dagster_home]"
-    )
-    return "\n".join(lines)
-
-
-class Fail(click.ClickException):
-    """An expected failure: printed as ``error: ...`` with no traceback."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_RUN_FAILED) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings()
-    except ValueError as exc:
-        raise Fail(str(exc), EXIT_USAGE) from None
-
-
-class MonthType(click.ParamType):
-    name = "YYYY-MM"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
-        if isinstance(value, date):
-            return value
-        from pipelines.partitions import parse_month
-
-        try:
-            return parse_month(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-MONTH = MonthType()
+from pipelines.cli_common import EXIT_USAGE, MONTH, Fail, environment_epilog, package_version
+from pipelines.cli_common import settings_of as _settings
+from pipelines.cli_outputs import dashboard, data_dictionary, export, ome
+from pipelines.config import Settings
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=_environment_epilog(),
+    epilog=environment_epilog(),
 )
-@click.version_option(_version(), prog_name="opioids")
+@click.version_option(package_version(), prog_name="opioids")
 @click.option(
     "-v",
     "--verbose",
@@ -100,6 +47,10 @@ def main_group(ctx: click.Context, verbose: bool) -> None:
       opioids ui                                    the Dagster UI on the same instance
     """
     ctx.obj = {"verbose": verbose}
+
+
+for _command in (dashboard, export, data_dictionary, ome):
+    main_group.add_command(_command)
 
 
 def _run_failed(exc: Exception) -> Fail:
@@ -188,87 +139,6 @@ def demo(ctx: click.Context) -> None:
         raise _run_failed(exc) from None
 
 
-@main_group.command()
-@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 after building it.")
-@click.option(
-    "--port", type=int, default=8000, show_default=True, help="Loopback port for --serve."
-)
-@click.option("--no-build", is_flag=True, help="Serve the site as it is, without rebuilding.")
-@click.option(
-    "--extract",
-    type=click.Path(path_type=Path),
-    help="Build from this extract instead, into --out (outside the publication).",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Build a separate site here instead of the publication's (default: "
-    "<data dir>/published/dashboard, part of the current publication).",
-)
-@click.pass_context
-def dashboard(
-    ctx: click.Context,
-    serve: bool,
-    port: int,
-    no_build: bool,
-    extract: Path | None,
-    out: Path | None,
-) -> None:
-    """(Re)build the static dashboard site from the published extract; optionally serve it.
-
-    By default the site is rebuilt inside a new publication of the current extract and
-    files, switched in once it checks out: published/dashboard/ always matches
-    published/opioid_comparators.duckdb. The site works offline, opened straight from disk
-    or from any web server.
-
-    \b
-    Examples:
-      opioids dashboard                  rebuild, then open the printed index.html
-      opioids dashboard --serve          rebuild and serve on http://127.0.0.1:8000
-      opioids dashboard --serve --no-build --port 8080
-    """
-    from pipelines.dashboard import DashboardError, SiteCheckFailed, build_site, rebuild_dashboard
-    from pipelines.releases import NoPublication
-
-    settings = _settings(ctx)
-    if out is not None and out.absolute() == settings.dashboard_dir.absolute():
-        out = None  # the publication's own site
-    if extract is not None and out is None:
-        raise Fail("--extract builds a site outside the publication: give --out too", EXIT_USAGE)
-    site = out or settings.dashboard_dir
-    if not no_build:
-        bounds = {"memory_limit": settings.duckdb_memory_limit}
-        bounds["temp_directory"] = settings.duckdb_temp_dir
-        try:
-            if out is None:
-                build = rebuild_dashboard(settings.published_dir, **bounds)
-            else:
-                build = build_site(extract or settings.extract_path, out, **bounds)
-        except (DashboardError, SiteCheckFailed, NoPublication) as exc:
-            kept = "publication" if out is None else "dashboard, if any,"
-            raise Fail(f"{exc}\nThe previous {kept} is unchanged.") from None
-        click.echo(
-            f"Built {build.pages} pages for {build.data_month} in {build.seconds:.0f}s: "
-            f"{site / 'index.html'}"
-        )
-    elif not (site / "index.html").is_file():
-        raise Fail(f"no dashboard at {site}: run `opioids dashboard` first", EXIT_USAGE)
-    if serve:
-        from pipelines.dashboard.serve import make_server, url_of
-
-        try:
-            server = make_server(site, port)
-        except OSError as exc:
-            raise Fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", EXIT_USAGE) from None
-        click.echo(f"Serving the dashboard on {url_of(server)} (Ctrl-C to stop)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-
-
 @main_group.command("sample-portal")
 @click.option("--port", type=int, default=8765, show_default=True, help="Loopback port.")
 @click.option(
@@ -299,79 +169,6 @@ def sample_portal(
 
     settings = _settings(ctx)
     serve_forever(data_dir or settings.data_dir / "sample_portal", port, withheld=withheld)
-
-
-@main_group.command()
-@click.option("--org", required=True, help="ICB, sub-ICB location, PCN or practice code.")
-@click.option(
-    "--level",
-    type=click.Choice(["icb", "sub_icb", "pcn", "practice"]),
-    default="icb",
-    show_default=True,
-    help="What kind of organisation --org is.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "xlsx", "parquet"]),
-    required=True,
-    help="csv and parquet: one tidy table; xlsx: a workbook with a sheet per comparator.",
-)
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="File or directory.")
-@click.option(
-    "--extract",
-    type=click.Path(path_type=Path),
-    help="Published extract to read (default: the data directory's).",
-)
-@click.pass_context
-def export(
-    ctx: click.Context, org: str, level: str, fmt: str, out: Path, extract: Path | None
-) -> None:
-    """One organisation's practices, every comparator, the last 12 months.
-
-    \b
-    Examples:
-      opioids export --org QSN --level icb --format xlsx --out qsn.xlsx
-      opioids export --org U12345 --level pcn --format csv --out exports/
-    """
-    from pipelines.export import ExportError, export_organisation
-
-    settings = _settings(ctx)
-    try:
-        written = export_organisation(
-            extract or settings.extract_path, org=org, level=level, fmt=fmt, out=out
-        )
-    except ExportError as exc:
-        raise Fail(str(exc), EXIT_USAGE) from None
-    click.echo(f"Wrote {written}")
-
-
-@main_group.command("data-dictionary")
-@click.option(
-    "--extract",
-    type=click.Path(path_type=Path),
-    help="Published extract to describe (default: the data directory's).",
-)
-@click.pass_context
-def data_dictionary(ctx: click.Context, extract: Path | None) -> None:
-    """Print the data dictionary (Markdown) generated from an extract's column comments.
-
-    \b
-    Example:
-      opioids data-dictionary > docs/data-dictionary.md
-    """
-    import duckdb
-
-    from pipelines.dictionary import data_dictionary_markdown
-
-    path = extract or _settings(ctx).extract_path
-    if not path.is_file():
-        raise Fail(f"no published extract at {path}; run `opioids refresh` first", EXIT_USAGE)
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        click.echo(data_dictionary_markdown(con), nl=False)
-    finally:
-        con.close()
 
 
 @main_group.command("generate-epd")
@@ -462,26 +259,6 @@ def instance(ctx: click.Context, code_server: str | None) -> None:
     prepared.dispose()
     click.echo(f"Dagster instance in {settings.dagster_home} ({settings.instance}: {storage})")
     click.echo(f"Workspace: {workspace}")
-
-
-@main_group.command()
-@click.argument("input_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--factor-set", help="OME factor set (default: OPIOIDS_OME_FACTOR_SET, else uk).")
-@click.pass_context
-def ome(ctx: click.Context, input_csv: Path, factor_set: str | None) -> None:
-    """Resolve presentations (a CSV with bnf_code,bnf_name) to OME, written as CSV.
-
-    \b
-    Example:
-      opioids ome presentations.csv > ome.csv
-    """
-    from pipelines.ome import write_ome_csv
-
-    settings = _settings(ctx)
-    try:
-        write_ome_csv(input_csv, sys.stdout, factor_set=factor_set or settings.ome_factor_set)
-    except (ValueError, FileNotFoundError) as exc:
-        raise Fail(str(exc), EXIT_USAGE) from None
 
 
 def _show_download_progress() -> None:
