@@ -84,7 +84,7 @@ def _epd_month(context, sources, ckan, http, store, method, month: date) -> Writ
         )
     context.log.info(f"fetching {resource.name} ({resource.version_key}) via {sources.fetch_route}")
     fetched = fetch_month(
-        ckan, http, resource, sources.fetch_route, work_dir=store.root / "downloads"
+        ckan, http, resource, sources.fetch_route, work_dir=store.layout.downloads_dir
     )
     rejected_path = staging.rejected_epd_path(month)
     verdict = gate(

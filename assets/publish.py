@@ -25,7 +25,6 @@ from assets.common import OWNERS, judge
 from assets.dashboard import DASHBOARD, DASHBOARD_SPEC, dashboard_result
 from pipelines.automation import PUBLISH_WHEN_SETTLED
 from pipelines.comparators import load_comparators
-from pipelines.config import duckdb_temp_dir
 from pipelines.dashboard import DashboardError, ReleaseSite, SiteCheckFailed, rebuild_dashboard
 from pipelines.methodology import methodology_markdown
 from pipelines.periods import factor_versions, publication_periods
@@ -80,12 +79,12 @@ def published_extract(
     selected = context.selected_asset_keys
     site = ReleaseSite(
         memory_limit=store.duckdb_memory_limit,
-        temp_directory=duckdb_temp_dir(store.root, store.duckdb_temp_directory),
+        temp_directory=store.layout.duckdb_temp_dir,
     )
     if PUBLISHED_EXTRACT not in selected:
         try:
             build = rebuild_dashboard(
-                store.published_dir,
+                store.layout.published_dir,
                 memory_limit=site.memory_limit,
                 temp_directory=site.temp_directory,
             )
@@ -119,8 +118,8 @@ def _publish(
     )
     try:
         publication = publish(
-            store.warehouse_path,
-            store.published_dir,
+            store.layout.warehouse_path,
+            store.layout.published_dir,
             gate=integrity_gate,
             extra_files={
                 "methodology.md": page,
@@ -153,6 +152,6 @@ def _publish(
         },
     )
     if site is not None:
-        build = site.published(store.published_dir)
+        build = site.published(store.layout.published_dir)
         context.log.info(f"dashboard built: {build.path} ({build.pages} pages)")
         yield dashboard_result(build)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipelines.layout import DataLayout
 from pipelines.limits import Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +43,6 @@ def setting(default: Any, env: str, doc: str, **extra: Any) -> Any:
     if callable(default):
         return field(default_factory=default, metadata=metadata, repr=shown)
     return field(default=default, metadata=metadata, repr=shown)
-
-
-def duckdb_temp_dir(data_dir: Path, configured: str = "") -> Path:
-    """Where DuckDB spills: the configured directory, else ``<data_dir>/duckdb_tmp``."""
-    return Path(configured) if configured else Path(data_dir) / "duckdb_tmp"
 
 
 @dataclass(frozen=True)
@@ -162,10 +158,6 @@ class Settings:
         display_default="<data dir>/duckdb_tmp",
     )
 
-    @property
-    def duckdb_temp_dir(self) -> Path:
-        return duckdb_temp_dir(self.data_dir, self.duckdb_temp_directory)
-
     instance: str = setting(
         "sqlite",
         "OPIOIDS_INSTANCE",
@@ -194,6 +186,17 @@ class Settings:
         "OPIOIDS_NEW_MONTH_IDLE_LOOK_SECONDS",
         "seconds between looks at the portal outside the publication window",
     )
+    # How often the daemon evaluates the other sensors (a cheap query of the instance each).
+    automation_look_seconds: int = setting(
+        30,
+        "OPIOIDS_AUTOMATION_LOOK_SECONDS",
+        "seconds between evaluations of the statistics' and publication's automation conditions",
+    )
+    message_look_seconds: int = setting(
+        10,
+        "OPIOIDS_MESSAGE_LOOK_SECONDS",
+        "seconds between looks for failed runs and new publications to send messages about",
+    )
     # Messages about runs (docs/deployment.md): e-mail when smtp_host and mail_to are set,
     # and/or a JSON post to a webhook (Teams or Slack incoming webhook).
     smtp_host: str = setting(
@@ -217,33 +220,43 @@ class Settings:
     )
 
     @property
+    def layout(self) -> DataLayout:
+        """The paths under the data directory (pipelines/layout.py)."""
+        return DataLayout(self.data_dir, self.duckdb_temp_directory)
+
+    # The paths commands and tests use most, from the layout.
+    @property
     def staging_dir(self) -> Path:
-        return self.data_dir / "staging"
+        return self.layout.staging_dir
 
     @property
     def warehouse_path(self) -> Path:
-        return self.data_dir / "warehouse.duckdb"
+        return self.layout.warehouse_path
 
     @property
     def published_dir(self) -> Path:
-        return self.data_dir / "published"
+        return self.layout.published_dir
 
     @property
     def extract_path(self) -> Path:
-        return self.published_dir / "opioid_comparators.duckdb"
+        return self.layout.extract_path
 
     @property
     def dashboard_dir(self) -> Path:
-        return self.published_dir / "dashboard"
+        return self.layout.dashboard_dir
 
     @property
     def downloads_dir(self) -> Path:
-        return self.data_dir / "downloads"
+        return self.layout.downloads_dir
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        return self.layout.duckdb_temp_dir
 
     @property
     def dagster_home(self) -> Path:
         """``$DAGSTER_HOME`` when set (Dagster's own variable), else under the data directory."""
-        return Path(os.environ.get("DAGSTER_HOME") or self.data_dir / "dagster_home")
+        return Path(os.environ.get("DAGSTER_HOME") or self.layout.default_dagster_home)
 
     @property
     def limits(self) -> Limits:

@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
-from pipelines.config import Settings, duckdb_temp_dir
+from pipelines.config import Settings
 from pipelines.http import HttpClient
+from pipelines.layout import DataLayout
 from pipelines.limits import Limits
 from pipelines.sources.ckan import CkanClient
 from pipelines.staging import StagingArea
@@ -65,34 +66,27 @@ class SourcesResource(ConfigurableResource):
 
 
 class StoreResource(ConfigurableResource):
-    """The data directory: staged files, the warehouse and the published extract."""
+    """The data directory: staged files, the warehouse and the published extract (where
+    each lives: :class:`pipelines.layout.DataLayout`)."""
 
     data_dir: str
-    duckdb_memory_limit: str = Settings.duckdb_memory_limit
-    duckdb_temp_directory: str = Settings.duckdb_temp_directory
+    duckdb_memory_limit: str
+    duckdb_temp_directory: str
 
     @property
-    def root(self) -> Path:
-        return Path(self.data_dir)
+    def layout(self) -> DataLayout:
+        return DataLayout(Path(self.data_dir), self.duckdb_temp_directory)
 
     @property
     def staging(self) -> StagingArea:
-        return StagingArea(self.root / "staging")
-
-    @property
-    def warehouse_path(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    @property
-    def published_dir(self) -> Path:
-        return self.root / "published"
+        return StagingArea(self.layout.staging_dir)
 
     def warehouse(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """A writable warehouse connection within the configured DuckDB memory bounds."""
         return connect(
-            self.warehouse_path,
+            self.layout.warehouse_path,
             memory_limit=self.duckdb_memory_limit,
-            temp_directory=duckdb_temp_dir(self.root, self.duckdb_temp_directory),
+            temp_directory=self.layout.duckdb_temp_dir,
         )
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from assets.comparators import load_definitions, load_month
 from assets.reference import resolve_month
-from pipelines.resources import StoreResource
+from pipelines.config import Settings
+from pipelines.resources import build_resources
 from pipelines.sources.epd import STAGED_SCHEMA
 from pipelines.sources.list_sizes import LIST_SIZE_SCHEMA
 from pipelines.staging import write_parquet
@@ -132,7 +133,7 @@ def _organisations() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("by_hand")
-    store = StoreResource(data_dir=str(root))
+    store = build_resources(Settings(data_dir=root))["store"]
     rows = _staged_rows()
     write_parquet(rows, store.staging.epd_path(MONTH))
     sizes = pl.DataFrame(
@@ -144,12 +145,12 @@ def warehouse(tmp_path_factory):
     )
     write_parquet(sizes, store.staging.list_sizes_path(MONTH))
     write_parquet(resolve_month(rows, "uk"), store.staging.presentations_path(MONTH))
-    with connect(store.warehouse_path) as con, transaction(con):
+    with connect(store.layout.warehouse_path) as con, transaction(con):
         con.register("organisations_frame", _organisations().to_arrow())
         run(con, "warehouse/insert_organisations")
         load_definitions(con)
         load_month(con, store, MONTH)
-    con = duckdb.connect(str(store.warehouse_path), read_only=True)
+    con = duckdb.connect(str(store.layout.warehouse_path), read_only=True)
     yield con
     con.close()
 
