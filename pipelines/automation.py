@@ -15,7 +15,9 @@ go ahead. See docs/adr/ for why.
 
 from __future__ import annotations
 
-from dagster import AutomationCondition
+from dagster import AssetSelection, AutomationCondition, AutomationConditionSensorDefinition
+
+from pipelines.config import code_location_settings
 
 # A dependency was updated (not by a run that already ran this asset) since this asset was
 # last requested or updated.
@@ -35,3 +37,16 @@ PUBLISH_WHEN_SETTLED = (
     & ~_upstream_failed
     & ~AutomationCondition.in_progress()
 ).with_label("publish_when_months_settle")
+
+
+# Dagster would add this sensor by itself (same name, stopped until turned on, every 30 s);
+# it is declared here so that how often it evaluates is a setting.
+automation_sensor = AutomationConditionSensorDefinition(
+    "default_automation_condition_sensor",
+    target=AssetSelection.all(),
+    minimum_interval_seconds=code_location_settings().automation_look_seconds,
+    description=(
+        "Evaluates the automation conditions: statistics and publication run once the months "
+        "upstream have settled, the dashboard after each publication."
+    ),
+)

@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from assets import comparators, ingest, publish, reference
+from pipelines.automation import automation_sensor
 from pipelines.config import code_location_settings
 from pipelines.jobs import dashboard_job, monthly_job, organisations_job, publish_job, refresh_job
 from pipelines.notify_sensors import report_publication, report_run_failure
@@ -28,7 +29,7 @@ def build_definitions(resources: dict) -> Definitions:
         asset_checks=load_asset_checks_from_modules(_modules),
         jobs=[organisations_job, monthly_job, publish_job, refresh_job, dashboard_job],
         schedules=[monthly_refresh_schedule],
-        sensors=[new_month_sensor, report_run_failure, report_publication],
+        sensors=[new_month_sensor, report_run_failure, report_publication, automation_sensor],
         resources=resources,
         # A run's steps execute in its one process, as with `opioids refresh`: every step
         # after the fetch writes the single-writer warehouse, so a process per step would

@@ -35,7 +35,7 @@ from pipelines.notify import (
 
 # How often the daemon looks for failed runs and new publications (a cheap query of the
 # instance's event log); a message follows an event within about this long.
-MESSAGE_SENSOR_SECONDS = 10
+MESSAGE_SENSOR_SECONDS = code_location_settings().message_look_seconds
 
 
 def _send(settings: Settings, message: Message) -> SkipReason:
