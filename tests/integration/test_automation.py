@@ -44,11 +44,11 @@ def _tick(settings):
         return new_month_sensor(context)
 
 
-def test_sensor_requests_new_and_republished_months_only(tmp_path, monkeypatch):
+def test_sensor_requests_new_and_republished_months_only(tmp_path, monkeypatch, sample_copy):
     from demo.sample_portal import SamplePortal
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    with SamplePortal(tmp_path / "portal") as portal:
+    with SamplePortal(sample_copy(tmp_path / "portal")) as portal:
         settings = portal_settings(tmp_path / "data", portal.url)
         first = _tick(settings)
         assert isinstance(first, list) and len(first) == MAX_REQUESTS_PER_TICK

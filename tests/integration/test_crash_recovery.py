@@ -25,10 +25,10 @@ OPIOIDS = str(Path(sys.executable).parent / "opioids")
 
 
 @pytest.fixture
-def slow_portal(tmp_path_factory):
+def slow_portal(tmp_path_factory, sample_copy):
     from demo.sample_portal import SamplePortal
 
-    with SamplePortal(tmp_path_factory.mktemp("slow_portal")) as portal:
+    with SamplePortal(sample_copy(tmp_path_factory.mktemp("slow_portal") / "sample")) as portal:
         yield portal
 
 

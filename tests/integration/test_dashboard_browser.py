@@ -370,7 +370,7 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, capsys, monkeypat
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_default_signals,
     )
     try:
         line = server.stdout.readline()
@@ -380,7 +380,22 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, capsys, monkeypat
         assert response.status_code == 200 and "Opioid prescribing comparators" in response.text
     finally:
         os.kill(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            server.kill()
+            raise AssertionError(f"the server outlived SIGTERM:\n{status}") from None
+
+
+def _default_signals() -> None:
+    """In the child: SIGINT and SIGTERM as a shell would leave them (this process may have
+    changed or blocked them: Dagster maps SIGTERM to SIGINT's handler while it runs)."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @pytest.mark.parametrize(

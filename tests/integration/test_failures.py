@@ -37,11 +37,11 @@ RESOURCE = "EPD_SNOMED_202504"
 
 
 @pytest.fixture(scope="module")
-def fault_portal(tmp_path_factory):
+def fault_portal(tmp_path_factory, sample_copy):
     """A portal of this module's own, since faults change what it serves."""
     from demo.sample_portal import SamplePortal
 
-    with SamplePortal(tmp_path_factory.mktemp("fault_portal")) as portal:
+    with SamplePortal(sample_copy(tmp_path_factory.mktemp("fault_portal") / "sample")) as portal:
         yield portal
 
 

@@ -2,7 +2,9 @@
 PostgreSQL instance, the sensors on, and the sample portal publishing while they run.
 
 One test, three acts, on a compressed clock (the new-month sensor looks every 2 s instead
-of every 10 minutes, every day counting as a publication day):
+of every 10 minutes, every day counting as a publication day; the automation conditions
+and the message sensors are evaluated as often as the daemon's loop allows instead of
+every 30 and 10 s):
 
 1. the portal publishes a new month: the sensor requests it, the month's run completes,
    statistics and publication follow once, the month is in the published extract and a
@@ -106,7 +108,7 @@ def _sha256(path: Path) -> str:
 
 
 def test_new_republished_and_failing_months_with_nobody_there(
-    postgres_server, tmp_path, monkeypatch
+    postgres_server, tmp_path, monkeypatch, sample_copy
 ):
     from demo.sample_portal import SamplePortal
 
@@ -116,13 +118,18 @@ def test_new_republished_and_failing_months_with_nobody_there(
     processes: list[subprocess.Popen] = []
     logs = [tmp_path / "code_server.log", tmp_path / "daemon.log"]
 
-    with SamplePortal(tmp_path / "portal", withheld=(NEW_MONTH,)) as portal, SmtpSink() as sink:
+    with (
+        SamplePortal(sample_copy(tmp_path / "portal"), withheld=(NEW_MONTH,)) as portal,
+        SmtpSink() as sink,
+    ):
         settings = portal_settings(tmp_path / "data", portal.url).with_overrides(
             instance="postgres",
             postgres_url=postgres_server.new_database("automation"),
             first_month="2025-11",
             publication_window_from_day=1,  # every day is a publication day ...
             new_month_look_seconds=2,  # ... and a look every 2 s instead of 10 minutes
+            automation_look_seconds=2,
+            message_look_seconds=2,
             smtp_host=sink.host,
             smtp_port=sink.port,
             smtp_security="none",

@@ -15,11 +15,13 @@ pytestmark = pytest.mark.integration
 MONTH = date(2025, 1, 1)
 
 
-def test_republished_month_is_refetched_and_unchanged_one_is_not(tmp_path, monkeypatch):
+def test_republished_month_is_refetched_and_unchanged_one_is_not(
+    tmp_path, monkeypatch, sample_copy
+):
     from demo.sample_portal import SamplePortal
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    with SamplePortal(tmp_path / "portal") as portal:
+    with SamplePortal(sample_copy(tmp_path / "portal")) as portal:
         settings = portal_settings(tmp_path / "data", portal.url)
         months = [MONTH, date(2025, 2, 1)]
         refresh(settings, months, echo=lambda _: None, publish=False, **FAST_RETRIES)

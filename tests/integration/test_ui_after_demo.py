@@ -67,8 +67,8 @@ def _wait_for_location(url: str, deadline: float) -> list[dict]:
     raise AssertionError("the UI did not load the code location in time")
 
 
-def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path) -> None:
-    from demo.run import run_demo
+def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path, sample_copy) -> None:
+    from demo.run import portal_dir, run_demo
 
     data_dir = tmp_path / "data"
     env = dict(os.environ, OPIOIDS_DATA_DIR=str(data_dir))
@@ -76,6 +76,7 @@ def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path) -> None:
     os.environ.pop("DAGSTER_HOME", None)
     # One month is enough to make the data directory a demo's (publishing is not needed).
     demo = Settings(data_dir=data_dir)
+    sample_copy(portal_dir(demo))  # the sample the demo would generate, already generated
     run_demo(demo, echo=lambda _: None, months=[date(2025, 1, 1)], publish=False)
 
     port = _free_port()
