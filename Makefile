@@ -53,13 +53,13 @@ PYTEST_WORKERS ?= 3
 test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=25
 
 # The fast loop while developing: lint and the unit tests.
 test-unit: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/unit
+	$(VENV)/bin/pytest -n 2 --dist loadscope tests/unit
 
 lint: install
 	$(VENV)/bin/ruff check .

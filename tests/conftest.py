@@ -84,48 +84,68 @@ def outputs_extract(tmp_path_factory: pytest.TempPathFactory, portal) -> Path:
     return settings.extract_path
 
 
-# The longest groups, longest first (seconds each in docs/performance.md). Run with
-# ``--no-loadscope-reorder`` (as ``make test`` does), pytest-xdist hands groups out in
-# collection order, so these start at once on the workers instead of being left to the
-# end (its default order is by number of tests, which puts one-test modules last).
+# Under pytest-xdist each group of tests runs whole on one worker, so module fixtures (a
+# refresh, a portal) are built once: a group is a module, except that the modules reading
+# the shared 13-month publication (``outputs_extract``) are one group, so it is built once.
+SHARED_EXTRACT_MODULES = frozenset(
+    f"tests/integration/{name}.py"
+    for name in (
+        "test_dashboard_browser",
+        "test_export",
+        "test_worked_queries",
+        "test_extract_compatibility",
+        "test_publication_switch",
+    )
+)
+OUTPUTS_GROUP = "outputs_extract"
+# The longest groups, longest first (docs/performance.md): groups are handed to workers in
+# this order, so these start at once instead of being left to the end.
 LONGEST_FIRST = (
     "tests/integration/test_monthly_automation_daemon.py",
-    "outputs_extract",
+    OUTPUTS_GROUP,
     "tests/integration/test_ui_after_demo.py",
     "tests/integration/test_failures.py",
     "tests/integration/test_crash_recovery.py",
     "tests/integration/test_publish_automation.py",
     "tests/integration/test_concurrency.py",
-    "tests/integration/test_publication_switch.py",
     "tests/integration/test_history.py",
 )
 
 
+def group_of(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return OUTPUTS_GROUP if module in SHARED_EXTRACT_MODULES else module
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``), keep each module's tests on one worker so
-    module-scoped fixtures (a refresh, a portal) are built once, and put every test that
-    reads the shared published extract in one group so it is built once too. Groups are
-    ordered longest first (:data:`LONGEST_FIRST`), each group's tests kept together."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return  # run without xdist (``-p no:xdist``): there are no groups to keep
-    groups = {}
-    for item in items:
-        if "outputs_extract" in getattr(item, "fixturenames", ()):
-            group = "outputs_extract"
-        else:
-            group = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-        groups[item.nodeid] = group
+    """Order the tests group by group, the longest groups first (stable otherwise)."""
     rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
-    first_seen = {}
+    first_seen: dict[str, int] = {}
     for item in items:
-        first_seen.setdefault(groups[item.nodeid], len(first_seen))
+        first_seen.setdefault(group_of(item.nodeid), len(first_seen))
     items.sort(
         key=lambda item: (
-            rank.get(groups[item.nodeid], len(rank)),
-            first_seen[groups[item.nodeid]],
+            rank.get(group_of(item.nodeid), len(rank)),
+            first_seen[group_of(item.nodeid)],
         )
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 - xdist's hook
+    """Hand each group whole to one worker, in collection order (longest first).
+
+    (xdist's own ``loadgroup`` cannot be used: it marks groups by rewriting test ids in a
+    way pytest 9 no longer reads, so every test became a group of its own.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep the collection order, longest first
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
