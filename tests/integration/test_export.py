@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import polars as pl
@@ -329,11 +330,45 @@ def test_cli_export_refuses_a_fifo_as_out(extract, tmp_path, capsys) -> None:
 # --------------------------------------------------------------------------------------
 
 
+FRONT_SHEETS = ("Summary", "Trend", "About", f"{ICB} overall")
+EMPTY_SHEET = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    "<sheetData/></worksheet>"
+)
+
+
 @pytest.fixture(scope="module")
-def summary_book(exported):
+def summary_book(exported, tmp_path_factory):
+    """The workbook in openpyxl's full mode (styles, charts, print setup), with the
+    comparator sheets emptied in a copy first: full mode reads every cell of every sheet
+    (about 20 s of CPU here), and those sheets are read in test_xlsx_sheets_headers_and_formats.
+    """
     import openpyxl
 
-    return openpyxl.load_workbook(exported["xlsx"])
+    front = _front_sheets_only(exported["xlsx"], tmp_path_factory.mktemp("summary") / "front.xlsx")
+    return openpyxl.load_workbook(front)
+
+
+def _front_sheets_only(source: Path, copy: Path) -> Path:
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    with zipfile.ZipFile(source) as book:
+        sheets = ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{main}sheet")
+        ids = {s.get(f"{rel}id"): s.get("name") for s in sheets}
+        rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+        parts = {
+            "xl/" + r.get("Target").lstrip("/").removeprefix("xl/"): ids[r.get("Id")]
+            for r in rels
+            if r.get("Id") in ids
+        }
+        emptied = {part for part, name in parts.items() if name not in FRONT_SHEETS}
+        assert set(parts.values()) >= set(FRONT_SHEETS) and emptied
+        with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as out:
+            for item in book.infolist():
+                data = EMPTY_SHEET.encode() if item.filename in emptied else book.read(item)
+                out.writestr(item, data)
+    return copy
 
 
 def test_summary_has_one_row_per_practice_with_the_headline_comparators(
