@@ -106,12 +106,14 @@ SHARED_EXTRACT_MODULES = frozenset(
 )
 OUTPUTS_GROUP = "outputs_extract"
 # The longest groups, longest first (docs/performance.md): groups are handed to workers in
-# this order, so these start at once instead of being left to the end.
+# this order, so these start at once instead of being left to the end. A worker whose group
+# has at most two tests left is handed the next group at once (xdist's heuristic), so the
+# one-test daemon module is followed by the next here (the UI after the demo) on its worker.
 LONGEST_FIRST = (
-    "tests/integration/test_monthly_automation_daemon.py",
     OUTPUTS_GROUP,
-    "tests/integration/test_ui_after_demo.py",
+    "tests/integration/test_monthly_automation_daemon.py",
     "tests/integration/test_failures.py",
+    "tests/integration/test_ui_after_demo.py",
     "tests/integration/test_crash_recovery.py",
     "tests/integration/test_publish_automation.py",
     "tests/integration/test_concurrency.py",
