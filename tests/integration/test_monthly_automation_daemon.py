@@ -117,6 +117,13 @@ def test_new_republished_and_failing_months_with_nobody_there(
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", "")  # set from the settings below
     processes: list[subprocess.Popen] = []
     logs = [tmp_path / "code_server.log", tmp_path / "daemon.log"]
+    clock, phases = time.monotonic(), []
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        phases.append(f"{name} {now - clock:.0f} s")
+        clock = now
 
     with (
         SamplePortal(sample_copy(tmp_path / "portal"), withheld=(NEW_MONTH,)) as portal,
@@ -139,6 +146,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
         # What was there before: a month published from the command line.
         refresh(settings, [date(2025, 11, 1)], echo=lambda _: None, **FAST_RETRIES)
         assert set(_extract_month_figures(extract)) == {"2025-11"}
+        phase("first publication from the command line")
 
         grpc_port = free_port()
         env = {
@@ -185,6 +193,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
                 return done.returncode == 0
 
             _wait("sensors started on the code server", sensors_started, 120, logs, poll=2)
+            phase("instance, code server and sensors")
             processes.append(
                 _start([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env, logs[1])
             )
@@ -205,6 +214,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
 
             # The publication made before the daemon started is reported at its first look.
             sink.wait_for(lambda m: "published up to 2025-11" in m["Subject"], ACT_TIMEOUT)
+            phase("daemon up, first message")
 
             # 1. A new month appears on the portal.
             published_before = publications()
@@ -229,6 +239,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
             assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS]
             assert runs[0].tags.get("dagster/sensor_name") == "new_month_sensor"
             assert publications() == published_before + 1
+            phase("act 1")
 
             # 2. A month is re-published with changed numbers.
             before = _extract_month_figures(extract)
@@ -254,6 +265,7 @@ def test_new_republished_and_failing_months_with_nobody_there(
                 MESSAGE_TIMEOUT,
                 logs,
             )
+            phase("act 2")
 
             # 3. The portal fails for that month.
             published_before = publications()
@@ -275,9 +287,10 @@ def test_new_republished_and_failing_months_with_nobody_there(
             assert publications() == published_before
             assert _sha256(extract) == sha_before
             assert len(_summaries(sink)) == 3
+            phase("act 3")
             print(
                 f"\nnew month published after {new_month_delay:.0f} s; "
-                f"re-published month after {republished_delay:.0f} s"
+                f"re-published month after {republished_delay:.0f} s; " + ", ".join(phases)
             )
         finally:
             for process in reversed(processes):
