@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,13 @@ def portal_settings(data_dir: Path, portal_url: str) -> Settings:
     return sample_settings(
         Settings(data_dir=data_dir, http_timeout_seconds=10.0, http_max_attempts=4), portal_url
     )
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child that must stop on SIGTERM (or Ctrl-C): both at their
+    defaults. A test run started in the background by a non-interactive shell ignores
+    SIGINT, Python keeps it ignored, and Dagster maps SIGTERM to SIGINT's handler whenever
+    it runs in the test process, so its children would inherit SIGTERM ignored too (a
+    Dagster code server then outlives SIGTERM)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)

@@ -23,7 +23,7 @@ from dagster import AssetKey, DagsterInstance
 from pipelines.config import REPO_ROOT
 from pipelines.dashboard.serve import make_server
 from tests import browser
-from tests.support import portal_settings
+from tests.support import default_signals, portal_settings
 
 pytestmark = pytest.mark.integration
 
@@ -370,7 +370,7 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, capsys, monkeypat
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ),
-        preexec_fn=_default_signals,
+        preexec_fn=default_signals,
     )
     try:
         line = server.stdout.readline()
@@ -386,16 +386,6 @@ def test_dashboard_command_builds_and_serves_on_loopback(site, capsys, monkeypat
             status = Path(f"/proc/{server.pid}/status").read_text()
             server.kill()
             raise AssertionError(f"the server outlived SIGTERM:\n{status}") from None
-
-
-def _default_signals() -> None:
-    """In the child: SIGINT and SIGTERM as a shell would leave them (this process may have
-    changed or blocked them: Dagster maps SIGTERM to SIGINT's handler while it runs)."""
-    import signal
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from pipelines.runner import prepare_instance, refresh
 from pipelines.ui import LOCATION_NAME
 from tests.postgres import free_port
 from tests.smtp_sink import SmtpSink
-from tests.support import FAST_RETRIES, portal_settings
+from tests.support import FAST_RETRIES, default_signals, portal_settings
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +59,7 @@ def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with its run workers
             restore_signals=True,
+            preexec_fn=default_signals,
         )
 
 
@@ -293,6 +294,8 @@ def test_new_republished_and_failing_months_with_nobody_there(
                 f"re-published month after {republished_delay:.0f} s; " + ", ".join(phases)
             )
         finally:
+            stopping = time.monotonic()
             for process in reversed(processes):
                 _stop(process)
             instance.dispose()
+            print(f"daemon and code server stopped in {time.monotonic() - stopping:.0f} s")

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from pipelines.config import Settings
+from tests.support import default_signals
 
 pytestmark = pytest.mark.integration
 OPIOIDS = str(Path(sys.executable).parent / "opioids")
@@ -87,7 +88,7 @@ def test_materialize_a_month_from_the_ui_after_the_demo(tmp_path: Path, sample_c
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_signals,
     )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
