@@ -16,6 +16,10 @@ the months that were added, changed or removed rewrites only:
   each of those (their change refers back to them);
 * the SPC of every practice series with a point in such a month.
 
+Cross-sections are rewritten in passes of about a year (``CROSS_SECTIONS_PER_PASS``),
+oldest first, so a rebuild of five years sorts and joins a year's values at a time within
+DuckDB's memory limit rather than all of them at once through the temporary directory.
+
 Anything that affects every month at once (organisations, comparator definitions, the
 parameters, these SQL files) changes a global fingerprint, and the statistics are then
 rebuilt in full, by the same statements over every month. The two paths therefore give
@@ -51,16 +55,26 @@ SIDE_TOLERANCE: float = 1e-9
 #: Points per funnel curve.
 FUNNEL_POINTS: int = 60
 
-#: Statements run for the cross-sections in ``stat_target`` and the series in
-#: ``spc_target``, once ``cell_values`` holds their values.
-COMPUTE_STEPS: tuple[str, ...] = (
+#: Statements run for the cross-sections in ``stat_target`` once ``cell_values`` holds
+#: their values.
+CROSS_SECTION_STEPS: tuple[str, ...] = (
     "statistics/insert_values",
     "statistics/insert_groups",
     "statistics/insert_deciles",
+)
+#: Statements run for the practice series in ``spc_target`` once their values are stored.
+SPC_STEPS: tuple[str, ...] = (
     "statistics/delete_spc",
     "statistics/spc_points",
     "statistics/insert_spc",
 )
+#: Cross-sections (period x month) rewritten per pass: a year of all three periods. A pass
+#: holds the values of its cross-sections and sorts them for ranks and the 12-month
+#: lookup, so a full rebuild of years of history works through them about a year at a
+#: time within DuckDB's memory limit, instead of sorting every month at once through the
+#: temporary directory; a monthly refresh (32 cross-sections) is one pass. Passes go in
+#: month order, so a change always finds the cross-section 12 months earlier up to date.
+CROSS_SECTIONS_PER_PASS: int = 36
 #: The published shapes (views; the extract is built from them).
 PUBLISHED_VIEWS: tuple[str, ...] = (
     "practice_statistics",
@@ -139,9 +153,34 @@ def _set_changed(con: duckdb.DuckDBPyConnection, months: Iterable[date]) -> None
 def compute_cells(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
     """Store the statistics of the cross-sections in ``stat_target`` and the series in
     ``spc_target`` from the values in ``cell_values`` (all temporary tables)."""
-    for step in COMPUTE_STEPS:
+    for step in (*CROSS_SECTION_STEPS, *SPC_STEPS):
         execute(con, step, params)
     execute(con, "statistics/views", params)
+
+
+def _rewrite_cross_sections(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    """Rewrite the cross-sections in ``stat_all_targets`` in passes of whole months,
+    oldest first, each of at most ``CROSS_SECTIONS_PER_PASS`` cross-sections (or one
+    month, if a month alone has more)."""
+    per_month = con.execute(
+        "SELECT month, count(*) FROM stat_all_targets GROUP BY month ORDER BY month"
+    ).fetchall()
+    passes: list[list[date]] = []
+    size = 0
+    for month, cells in per_month:
+        if not passes or size + cells > CROSS_SECTIONS_PER_PASS:
+            passes.append([])
+            size = 0
+        passes[-1].append(month)
+        size += cells
+    for months in passes:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stat_target AS "
+            "SELECT * FROM stat_all_targets WHERE month BETWEEN ? AND ?",
+            [months[0], months[-1]],
+        )
+        for step in ("statistics/cell_values", "statistics/delete_cells", *CROSS_SECTION_STEPS):
+            execute(con, step, params)
 
 
 def compute_statistics(
@@ -180,14 +219,11 @@ def compute_statistics(
         )
     if changed:
         _set_changed(con, changed)
-        for step in (
-            "statistics/target_cells",
-            "statistics/cell_values",
-            "statistics/spc_target",
-            "statistics/delete_cells",
-        ):
+        execute(con, "statistics/target_cells", params)
+        execute(con, "statistics/spc_target", params)
+        _rewrite_cross_sections(con, params)
+        for step in (*SPC_STEPS, "statistics/views"):
             execute(con, step, params)
-        compute_cells(con, params)
         execute(con, "statistics/store_state", {**params, "fingerprint": fingerprint})
     else:
         execute(con, "statistics/views", params)

@@ -1,7 +1,8 @@
 -- The cross-sections (period x month) a refresh of the months in stat_changed rewrites:
 -- the 1-month values of those months, every 3- and 12-month window that contains one of
 -- them, and, for each of these, the rows 12 months later whose change refers to them.
-CREATE OR REPLACE TEMP TABLE stat_target AS
+-- pipelines/statistics.py rewrites them a block of months at a time (stat_target).
+CREATE OR REPLACE TEMP TABLE stat_all_targets AS
 WITH cells AS (
   SELECT w.window_months::UTINYINT AS window_months,
     (c.month + to_months(r.offset_months))::DATE AS month
