@@ -10,17 +10,25 @@ the charting library; no page or data file is larger than ``MAX_PAGE_BYTES``.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import posixpath
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 LIBRARY = "plotly.min.js"
 _REF = re.compile(r'(?:href|src)="([^"#?]*)(?:[#?][^"]*)?"')
 _EXTERNAL_ASSET = re.compile(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//', re.I)
-_PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
+_PAGE_DATA_START = '<script type="application/json" id="page-data">'
+_SCRIPT_END = "</script>"
+#: Pages checked per task; a site of more than one task's pages is checked on every core.
+#: (Small sites, such as the demo's, are checked in this process: starting the workers
+#: would cost more than it saves.)
+CHUNK_PAGES = 2000
 
 
 class SiteCheckFailed(RuntimeError):
@@ -54,13 +62,10 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
     ]
     if too_big:
         problems.append(f"{len(too_big)} files over {MAX_PAGE_BYTES:,} bytes, e.g. {too_big[:3]}")
-    for rel in pages:
-        if rel not in sizes:
-            problems.append(f"page {rel} was not written")
-            continue
-        problems.extend(_check_page(root, rel, sizes))
-        if len(problems) > 20:
-            break
+    missing = [rel for rel in pages if rel not in sizes]
+    problems.extend(f"page {rel} was not written" for rel in missing[:20])
+    written = [rel for rel in pages if rel in sizes]
+    problems.extend(_check_pages(root, written, sizes))
     national = root / "data" / "national.js"
     try:
         text = national.read_text()
@@ -75,21 +80,51 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
     )
 
 
+def _check_pages(root: Path, pages: list[str], files: dict[str, int]) -> list[str]:
+    """Problems of ``pages`` (at most about 20), checked on every core for a large site."""
+    chunks = [pages[i : i + CHUNK_PAGES] for i in range(0, len(pages), CHUNK_PAGES)]
+    check = partial(_check_chunk, root, files=files)
+    if len(chunks) < 2:
+        return [p for chunk in chunks for p in check(chunk)]
+    problems: list[str] = []
+    # Spawned, not forked: the caller may hold threads (Dagster, DuckDB) a fork would copy.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context) as pool:
+        for found in pool.map(check, chunks):
+            problems.extend(found)
+    return problems[:21]
+
+
+def _check_chunk(root: Path, pages: list[str], *, files: dict[str, int]) -> list[str]:
+    problems: list[str] = []
+    for rel in pages:
+        problems.extend(_check_page(root, rel, files))
+        if len(problems) > 20:
+            break
+    return problems
+
+
 def _check_page(root: Path, rel: str, files: dict[str, int]) -> list[str]:
     text = (root / rel).read_text(encoding="utf-8")
     problems = []
-    if _EXTERNAL_ASSET.search(text):
-        problems.append(f"{rel} loads a script or style from outside the site")
-    match = _PAGE_DATA.search(text)
-    if match is None:
+    # The page's data (JSON, inert inside its script element) is parsed; the rest, its
+    # HTML, is what is searched for outside assets and broken links.
+    start = text.find(_PAGE_DATA_START)
+    end = text.find(_SCRIPT_END, start) if start >= 0 else -1
+    if start < 0 or end < 0:
         problems.append(f"{rel} has no page data")
+        html = text
     else:
+        data = text[start + len(_PAGE_DATA_START) : end]
+        html = text[:start] + text[end:]
         try:
-            json.loads(match.group(1).replace("<\\/", "</"))
+            json.loads(data.replace("<\\/", "</"))
         except ValueError as exc:
             problems.append(f"{rel} has invalid page data: {exc}")
+    if _EXTERNAL_ASSET.search(html):
+        problems.append(f"{rel} loads a script or style from outside the site")
     base = posixpath.dirname(rel)
-    for target in set(_REF.findall(text)):
+    for target in set(_REF.findall(html)):
         if not target or re.match(r"^[a-z]+:", target):
             continue  # links out (mailto:, https:) are allowed; assets were checked above
         resolved = posixpath.normpath(posixpath.join(base, target))
