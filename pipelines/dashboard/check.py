@@ -10,13 +10,10 @@ the charting library; no page or data file is larger than ``MAX_PAGE_BYTES``.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import posixpath
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
@@ -25,10 +22,6 @@ _REF = re.compile(r'(?:href|src)="([^"#?]*)(?:[#?][^"]*)?"')
 _EXTERNAL_ASSET = re.compile(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//', re.I)
 _PAGE_DATA_START = '<script type="application/json" id="page-data">'
 _SCRIPT_END = "</script>"
-#: Pages checked per task; a site of more than one task's pages is checked on every core.
-#: (Small sites, such as the demo's, are checked in this process: starting the workers
-#: would cost more than it saves.)
-CHUNK_PAGES = 2000
 
 
 class SiteCheckFailed(RuntimeError):
@@ -81,21 +74,7 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
 
 
 def _check_pages(root: Path, pages: list[str], files: dict[str, int]) -> list[str]:
-    """Problems of ``pages`` (at most about 20), checked on every core for a large site."""
-    chunks = [pages[i : i + CHUNK_PAGES] for i in range(0, len(pages), CHUNK_PAGES)]
-    check = partial(_check_chunk, root, files=files)
-    if len(chunks) < 2:
-        return [p for chunk in chunks for p in check(chunk)]
-    problems: list[str] = []
-    # Spawned, not forked: the caller may hold threads (Dagster, DuckDB) a fork would copy.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context) as pool:
-        for found in pool.map(check, chunks):
-            problems.extend(found)
-    return problems[:21]
-
-
-def _check_chunk(root: Path, pages: list[str], *, files: dict[str, int]) -> list[str]:
+    """Problems of ``pages``, stopping after about 20."""
     problems: list[str] = []
     for rel in pages:
         problems.extend(_check_page(root, rel, files))
