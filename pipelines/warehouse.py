@@ -101,6 +101,18 @@ def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(sql(name))
 
 
+def memory_config(memory_limit: str | None, temp_directory: Path | None) -> dict[str, str]:
+    """DuckDB connection settings bounding its memory: beyond ``memory_limit`` work spills
+    to ``temp_directory`` (created if missing). Empty values leave DuckDB's defaults."""
+    config: dict[str, str] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(temp_directory)
+    return config
+
+
 @contextmanager
 def connect(
     path: Path,
@@ -115,12 +127,7 @@ def connect(
     ``duckdb_temp_dir``) bound DuckDB's memory: work beyond the limit spills to disk.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str] = {}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if temp_directory is not None:
-        temp_directory.mkdir(parents=True, exist_ok=True)
-        config["temp_directory"] = str(temp_directory)
+    config = memory_config(memory_limit, temp_directory)
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         if not read_only:

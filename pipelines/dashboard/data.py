@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.warehouse import run
+from pipelines.warehouse import memory_config, run
 
 LEVELS = ("england", "region", "icb", "sub_icb", "pcn")
 LEVEL_LABELS = {
@@ -78,12 +78,7 @@ def open_extract(
         raise DashboardError(
             f"no published extract at {extract}: run `opioids refresh` (or `opioids demo`) first"
         )
-    config: dict[str, str] = {}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if temp_directory is not None:
-        temp_directory.mkdir(parents=True, exist_ok=True)
-        config["temp_directory"] = str(temp_directory)
+    config = memory_config(memory_limit, temp_directory)
     try:
         try:
             return duckdb.connect(str(extract), read_only=True, config=config)
