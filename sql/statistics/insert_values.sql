@@ -48,19 +48,19 @@ counts AS (
   FROM ranked
   GROUP BY ALL
 ),
--- The cross-sections 12 months before the ones being rewritten.
-year_before AS (
-  SELECT DISTINCT window_months, (month - INTERVAL 12 MONTH)::DATE AS month FROM stat_target
-),
 earlier AS (
   SELECT c.org_id, c.key_id, c.window_months, c.month, c.value
   FROM cell_values AS c
-  SEMI JOIN year_before AS t ON t.window_months = c.window_months AND t.month = c.month
+  SEMI JOIN (SELECT DISTINCT window_months, (month - INTERVAL 12 MONTH)::DATE AS month
+             FROM stat_target) AS t
+    ON t.window_months = c.window_months AND t.month = c.month
   WHERE c.org_level IN ('practice', 'pcn', 'sub_icb', 'icb')
   UNION ALL
   SELECT v.org_id, v.key_id, v.window_months, v.month, v.value
   FROM stat_values AS v
-  SEMI JOIN year_before AS t ON t.window_months = v.window_months AND t.month = v.month
+  SEMI JOIN (SELECT DISTINCT window_months, (month - INTERVAL 12 MONTH)::DATE AS month
+             FROM stat_target) AS t
+    ON t.window_months = v.window_months AND t.month = v.month
   WHERE v.org_level IN ('practice', 'pcn', 'sub_icb', 'icb')
 )
 SELECT w.org_level, w.org_id, w.key_id, w.window_months, w.month, w.numerator,
