@@ -9,15 +9,14 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install system-packages demo test test-unit lint format ui bench bench-small bench-stats clean
-.PHONY: install browser demo dashboard test test-unit lint format ui bench bench-small bench-stats bench-dashboard clean
+.PHONY: install system-packages browser demo dashboard test test-unit lint format ui bench bench-small bench-stats bench-dashboard clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed
@@ -41,16 +40,13 @@ system-packages:
 		apt-get update && apt-get install -y --no-install-recommends postgresql; \
 	fi
 
-# The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
-PYTEST_WORKERS ?= 3
-test: install system-packages
 # Rebuild the dashboard from the current extract and serve it on http://127.0.0.1:8000.
 dashboard: install
 	$(VENV)/bin/opioids dashboard --serve
 
 # The whole suite, in parallel (modules stay whole on one worker: see tests/conftest.py).
 PYTEST_WORKERS ?= 3
-test: install browser
+test: install system-packages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=25

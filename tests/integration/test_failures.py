@@ -1,10 +1,15 @@
 """What happens when inputs go wrong, end to end through Dagster against the sample portal.
 
 A baseline (two good months, published) is built once. Each test copies it, injects one
-fault into the portal for a new month, and checks three things: the run fails (or, for
-transient faults, recovers) with an error that says what went wrong and where; the
-warehouse holds no partial month and the published extract is byte for byte unchanged;
-and once the fault is cleared the same refresh succeeds.
+fault into the portal for a new month, and checks that the run fails with an error that
+says what went wrong and where, and that the warehouse holds no partial month and the
+published extract is byte for byte unchanged. That the same refresh then succeeds once the
+fault is cleared is shown once for each place a month can stop, since what a failed run
+leaves behind depends on where it stopped, not on which fault stopped it: in the query
+route's answers (malformed JSON), half way through a download (a truncated shard), at an
+expectation (negative items) and at a national check that keeps the rejected file for
+inspection (the national total drop). A full refresh costs several seconds, so the other
+faults stop there.
 """
 
 from __future__ import annotations
@@ -142,7 +147,6 @@ def test_malformed_json(case):
 def test_inner_failure_carries_the_portal_message(case):
     case.portal.set_fault("inner_failure", month="2025-04", message="Query exceeded quota")
     _fails(case, "query failed|Query exceeded quota|EPD_SNOMED_202504")
-    case.assert_recovers()
 
 
 @pytest.mark.parametrize(
@@ -154,7 +158,8 @@ def test_bad_shard_is_named(case, kind, words):
         case.portal.set_fault(kind, month="2025-04")
         message = _fails(case, f"{words}|{RESOURCE}")
         assert "/gc/" in message  # which shard, by URL
-        case.assert_recovers()
+        if kind == "truncated_shard":  # a partial download left behind must not matter
+            case.assert_recovers()
     finally:
         case.portal.row_cap = 32000
 
@@ -162,13 +167,11 @@ def test_bad_shard_is_named(case, kind, words):
 def test_renamed_column(case):
     case.portal.set_fault("rename_column", month="2025-04", column="ITEMS", new_name="ITEM_COUNT")
     _fails(case, "missing column(s) ITEMS|EPD_SNOMED_202504|ITEM_COUNT")
-    case.assert_recovers()
 
 
 def test_missing_column(case):
     case.portal.set_fault("drop_column", month="2025-04", column="TOTAL_QUANTITY")
     _fails(case, "missing column(s) TOTAL_QUANTITY|EPD_SNOMED_202504")
-    case.assert_recovers()
 
 
 def test_unknown_extra_column_is_accepted_and_reported(case):
@@ -229,19 +232,16 @@ def test_a_rejected_month_stops_a_range_and_is_recorded_on_its_partition(case):
 def test_non_numeric_quantity(case):
     case.portal.set_fault("non_numeric_quantity", month="2025-04", value="ten")
     _fails(case, "non-numeric|EPD_SNOMED_202504")
-    case.assert_recovers()
 
 
 def test_duplicated_rows_are_blocked(case):
     case.portal.set_fault("duplicate_rows", month="2025-04", rows=10)
     _fails(case, "epd_opioid_rows.no_duplicate_source_rows")
-    case.assert_recovers()
 
 
 def test_empty_month(case):
     case.portal.set_fault("empty_month", month="2025-04")
     _fails(case, "empty month|EPD_SNOMED_202504")
-    case.assert_recovers()
 
 
 def test_national_total_drop_is_blocked(case):
