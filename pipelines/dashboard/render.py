@@ -56,9 +56,18 @@ def _when(iso: str | None) -> str:
 
 
 class Renderer:
-    def __init__(self, site: SiteData, published_at: str, downloads: Path) -> None:
+    def __init__(
+        self,
+        site: SiteData,
+        published_at: str,
+        downloads: Path,
+        workbooks: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.site = site
         self.downloads = downloads
+        # Workbooks being written (by another process) for these (level, code): linked
+        # now, and checked to exist once written, before the site is published.
+        self.workbooks = workbooks or set()
         self.members: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for p in site.practices:
             self.members.setdefault(("england", "ENG"), []).append(p)
@@ -118,6 +127,14 @@ class Renderer:
                     f"{LEVEL_LABELS[level]} {code if level != 'england' else ''}".strip()
                     + ": practices, latest month, every comparator (CSV)",
                     f"{root}downloads/{level}/{code}.csv",
+                )
+            )
+        if (level, code) in self.workbooks:
+            links.append(
+                (
+                    f"{LEVEL_LABELS[level]} {code if level != 'england' else ''}".strip()
+                    + ": workbook with the practices' summary and trend charts (xlsx)",
+                    f"{root}downloads/{level}/{code}.xlsx",
                 )
             )
         links.append(("All published tables, every month (CSV and Parquet)", f"{root}../files/"))
@@ -208,6 +225,16 @@ class Renderer:
                 (
                     f"Its PCN, {practice['pcn_name']}: practices, latest month (CSV)",
                     f"{root}downloads/pcn/{practice['pcn_code']}.csv",
+                ),
+            )
+        if ("pcn", practice["pcn_code"]) in self.workbooks:
+            # No workbook per practice (ADR 0023): its PCN's, where it is a row.
+            downloads.insert(
+                1,
+                (
+                    f"Its PCN's workbook, this practice included: {practice['pcn_name']}, "
+                    "summary and trend charts (xlsx)",
+                    f"{root}downloads/pcn/{practice['pcn_code']}.xlsx",
                 ),
             )
         return self._page(

@@ -18,6 +18,9 @@ Layout of the site (every link is relative, so it works from a web server and fr
     data/national.js            months, comparator keys, national deciles and funnel limits
     data/league/LEVEL/CODE/KEY.js   England's or a region's practices for one comparator key
     downloads/LEVEL/CODE.csv    the organisation's practices, latest month, every key
+    downloads/LEVEL/CODE.xlsx   the organisation's workbook: Summary, Trend charts, About
+                                (England, regions, ICBs, sub-ICB locations, PCNs; a
+                                practice page links its PCN's)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pipelines.dashboard.data import (
     read_site,
 )
 from pipelines.dashboard.downloads import write_downloads
+from pipelines.dashboard.workbooks import WorkbookWriter, read_workbook_rows
 from pipelines.releases import DASHBOARD, EXTRACT_NAME, republish
 from pipelines.warehouse import run
 
@@ -64,6 +68,9 @@ class SiteBuild:
     largest_page_bytes: int
     seconds: float
     data_month: str
+    workbooks: int = 0  # downloads/LEVEL/CODE.xlsx, written beside the rest of the build
+    workbook_bytes: int = 0
+    workbook_seconds: float = 0.0  # the workbook writer's own time (it overlaps the rest)
 
 
 def build_site(
@@ -81,6 +88,7 @@ def build_site(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:12]}.tmp")
+    writer: WorkbookWriter | None = None
     try:
         con = open_extract(Path(extract), memory_limit=memory_limit, temp_directory=temp_directory)
         try:
@@ -92,13 +100,24 @@ def build_site(
                     {"published_at": stamp.isoformat(timespec="seconds")}
                 )
             run(con, "bulk/quiet")
+            # The workbooks' rows first: their writer then works beside the rest.
+            writer = WorkbookWriter(
+                read_workbook_rows(con, site.months),
+                [(o.level, o.code, o.name) for o in site.organisations.values()],
+                tmp / "downloads",
+                _published_at(site),
+                work=tmp.with_name(tmp.name + ".workbook-rows"),
+            )
             write_downloads(con, tmp / "downloads")
-            pages = _write_site(con, site, tmp)
+            pages = _write_site(con, site, tmp, writer.planned)
         finally:
             con.close()
+        workbooks = writer.result()
         report = check.check_site(tmp, pages)
         _swap_dir(tmp, out_dir)
     finally:
+        if writer is not None:
+            writer.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return SiteBuild(
         path=out_dir,
@@ -108,6 +127,9 @@ def build_site(
         largest_page_bytes=report.largest_page_bytes,
         seconds=time.monotonic() - started,
         data_month=f"{site.latest_month:%Y-%m}",
+        workbooks=workbooks.written,
+        workbook_bytes=workbooks.bytes,
+        workbook_seconds=workbooks.seconds,
     )
 
 
@@ -189,12 +211,18 @@ def _site_json(site: SiteData, published_at: str) -> str:
     return json.dumps(payload, separators=(",", ":"), default=str)
 
 
-def _write_site(con, site: SiteData, root: Path) -> list[str]:
+def _published_at(site: SiteData) -> str:
+    return site.publication.get("published_at") or datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_site(
+    con, site: SiteData, root: Path, workbooks: set[tuple[str, str]] | None = None
+) -> list[str]:
     root.mkdir(parents=True, exist_ok=True)
-    published_at = site.publication.get("published_at") or datetime.now(UTC).isoformat(
-        timespec="seconds"
+    published_at = _published_at(site)
+    renderer = render.Renderer(
+        site, published_at, downloads=root / "downloads", workbooks=workbooks or set()
     )
-    renderer = render.Renderer(site, published_at, downloads=root / "downloads")
     pages: list[str] = []
 
     def write(rel: str, text: str) -> None:

@@ -10,11 +10,25 @@ FORMATS: tuple[str, ...] = ("csv", "parquet", "xlsx")
 EXPORT_MONTHS = 12
 
 LEVEL_LABELS: dict[str, str] = {
+    "england": "England",  # the dashboard's workbooks also cover England and the regions
+    "region": "NHS England region",
     "icb": "ICB",
     "sub_icb": "sub-ICB location",
     "pcn": "PCN",
     "practice": "GP practice",
 }
+
+
+def organisation_title(level: str, code: str, name: str | None, *, bracketed: bool = False) -> str:
+    """A heading such as ``ICB QSN Northshire ICB`` (or ``ICB QSN (Northshire ICB)``
+    with ``bracketed``); England is just ``England``."""
+    if level == "england":
+        return "England"
+    head = f"{LEVEL_LABELS[level]} {code}"
+    if not name:
+        return head
+    return f"{head} ({name})" if bracketed else f"{head} {name}"
+
 
 #: What the export reads; an extract published before these existed cannot be exported.
 REQUIRED_RELATIONS: tuple[str, ...] = (

@@ -131,16 +131,16 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         summary = trend = None
         if {"headline_comparators", "national_deciles_wide"} <= present:
             org_params = {"level": level, "org": organisation.code}
-            summary = _finite(query_frame(con, "export/summary", org_params))
-            trend = _finite(query_frame(con, "export/summary_trend", org_params))
+            summary = finite(query_frame(con, "export/summary", org_params))
+            trend = finite(query_frame(con, "export/summary_trend", org_params))
     finally:
         con.close()
     return ExportData(
         organisation=organisation,
         months=months,
-        rows=_finite(rows),
+        rows=finite(rows),
         practices=practices,
-        organisation_rows=_finite(own),
+        organisation_rows=finite(own),
         comparators=comparators,
         extract=extract,
         summary=summary,
@@ -189,7 +189,7 @@ def _find_organisation(con: duckdb.DuckDBPyConnection, org: str, level: str) -> 
     raise ExportError(message)
 
 
-def _finite(frame: pl.DataFrame) -> pl.DataFrame:
+def finite(frame: pl.DataFrame) -> pl.DataFrame:
     """NaN and infinity become null, so every format writes a blank, never an error."""
     floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float32, pl.Float64)]
     if not floats:

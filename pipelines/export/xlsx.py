@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.export.about import COUNTED_NOTE, METHOD_NOTES, SOURCE_NOTE, Formats, write_about
 from pipelines.export.columns import (
     _COUNT_COLUMNS,
     _FRACTION_COLUMNS,
@@ -78,25 +79,6 @@ class _Column:
     width: float = 10.0
 
 
-class _Formats:
-    """The workbook's cell formats, created once and shared (xlsxwriter keeps one each)."""
-
-    def __init__(self, workbook: Any) -> None:
-        self._workbook = workbook
-        self._cache: dict[str, Any] = {}
-        self.header = workbook.add_format(
-            {"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"}
-        )
-        self.title = workbook.add_format({"bold": True, "font_size": 14})
-        self.label = workbook.add_format({"bold": True, "valign": "top"})
-        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-
-    def number(self, pattern: str) -> Any:
-        if pattern not in self._cache:
-            self._cache[pattern] = self._workbook.add_format({"num_format": pattern})
-        return self._cache[pattern]
-
-
 def _value_format(kind: str, decimals: int) -> tuple[str, float]:
     """Cell format and multiplier for a value in a comparator's units: shares (percent
     0-100 in the extract) become fractions shown as percentages, as spreadsheets expect."""
@@ -108,7 +90,7 @@ def _value_format(kind: str, decimals: int) -> tuple[str, float]:
 def _columns_for(
     frame: pl.DataFrame,
     notes: dict[str, str],
-    formats: _Formats,
+    formats: Formats,
     *,
     value_kind: str | None,
     value_units: str | None,
@@ -155,7 +137,7 @@ def _columns_for(
 
 def _write_table(
     workbook: Any,
-    formats: _Formats,
+    formats: Formats,
     name: str,
     frame: pl.DataFrame,
     columns: list[_Column],
@@ -201,49 +183,14 @@ def _about_rows(data: ExportData, created: datetime) -> list[tuple[str, str]]:
         ("GP practices", f"{data.practices.height}"),
         ("Months", f"{first:%B %Y} to {last:%B %Y} ({len(data.months)} months)"),
         ("Created", f"{created:%d %B %Y %H:%M} UTC from {data.extract.name}"),
-        (
-            "Source",
-            "NHSBSA English Prescribing Dataset (BNF section 4.7, by GP practice and month), "
-            "NHS England 'Patients Registered at a GP Practice' (list sizes), NHS ODS "
-            "(practices and their PCN, sub-ICB location, ICB and region). Open data under "
-            "the Open Government Licence.",
-        ),
+        ("Source", SOURCE_NOTE),
         (
             "What is counted",
-            "Opioid analgesics in scope, mostly those taken by mouth or through the skin "
-            "(injections, buccal, sublingual, nasal and rectal products - mostly palliative "
-            "- are left out except in all_routes_ome_daily). Strength is weighed as oral "
-            "morphine equivalent (OME). Each comparator's sheet holds every variant (90mg, "
+            COUNTED_NOTE + " Each comparator's sheet holds every variant (90mg, "
             "120mg high-dose thresholds), denominator (all registered patients, adults 18+) "
             "and period (1m = the month, 3m and 12m = rolling windows ending that month).",
         ),
-        (
-            "How values are made",
-            "value = scale x numerator / denominator (per 1,000 people, or percent of "
-            "items). 3- and 12-month values and organisation values are sums of numerators "
-            "over sums of denominators, never averages of monthly rates; they are blank "
-            "when any month of the window is missing.",
-        ),
-        (
-            "National context",
-            "Deciles, percentile ranks, the national rate and funnel limits are across "
-            "England's eligible practices in the same month, comparator, variant, "
-            "denominator and period. Practices under the minimum list size (1,000 by "
-            "default) keep their values but are not ranked or flagged (small_practice). "
-            "Funnel flags use 99.8% limits; prefer od_funnel_flag, which allows for "
-            "practices differing more than chance explains. SPC (NHS Making Data Count XmR "
-            "rules) reads each practice's monthly series against its own history; it needs "
-            "at least 12 monthly values.",
-        ),
-        (
-            "Caveats",
-            "Items are not patients, and open data has no diagnoses or durations: "
-            "'long-term' is approximated by regular long-acting products, 'non-cancer' by "
-            "route. High dose is the likely daily dose of a regular long-acting product at "
-            "its usual frequency. These comparators point to where to look; they are not for "
-            "decisions about individual patients. A blank cell means not available, never "
-            "zero.",
-        ),
+        *METHOD_NOTES,
         (
             "Number formats",
             "Rates are shown to 1 decimal place (more when they are small), counts as "
@@ -254,63 +201,10 @@ def _about_rows(data: ExportData, created: datetime) -> list[tuple[str, str]]:
     ]
 
 
-def _write_about(
-    workbook: Any, formats: _Formats, data: ExportData, sheets: list[tuple[str, str]]
-) -> None:
-    sheet = workbook.add_worksheet("About")
-    sheet.set_column(0, 0, 26)
-    sheet.set_column(1, 1, 110)
-    org = data.organisation
-    sheet.write_string(
-        0,
-        0,
-        f"Opioid prescribing comparators: {LEVEL_LABELS[org.level]} {org.code}"
-        + (f" ({org.name})" if org.name else ""),
-        formats.title,
-    )
-    r = 2
-    for label, text in _about_rows(data, datetime.now(UTC)):
-        sheet.write_string(r, 0, label, formats.label)
-        sheet.write_string(r, 1, text, formats.wrap)
-        _fit_height(sheet, r, text)
-        r += 1
-    r += 1
-    sheet.write_string(r, 0, "Sheets", formats.title)
-    r += 1
-    for name, description in sheets:
-        sheet.write_string(r, 0, name, formats.label)
-        sheet.write_string(r, 1, description, formats.wrap)
-        _fit_height(sheet, r, description)
-        r += 1
-    r += 1
-    sheet.write_string(r, 0, "Columns", formats.title)
-    r += 1
-    sheet.write_string(r, 0, "column", formats.header)
-    sheet.write_string(r, 1, "meaning", formats.header)
-    r += 1
-    for name, note in EXPORT_COLUMNS.items():
-        if name in _SHEET_OMITS:
-            continue
-        sheet.write_string(r, 0, name, formats.label)
-        sheet.write_string(r, 1, note, formats.wrap)
-        _fit_height(sheet, r, note)
-        r += 1
-    for name in ("n_organisations",):
-        sheet.write_string(r, 0, name, formats.label)
-        sheet.write_string(r, 1, ORGANISATION_COLUMNS[name], formats.wrap)
-        r += 1
-
-
-ABOUT_CHARS_PER_LINE = 120  # what column B (width 110) holds in Calibri 11
-LINE_HEIGHT = 15.0
-
-
-def _fit_height(sheet: Any, row: int, text: str) -> None:
-    """An explicit height for a wrapped row: Excel grows rows to fit wrapped text when it
-    opens a file, LibreOffice does not, and shows one line of each paragraph."""
-    lines = max(1, math.ceil(len(text) / ABOUT_CHARS_PER_LINE))
-    if lines > 1:
-        sheet.set_row(row, LINE_HEIGHT * lines + 2)
+def _about_columns() -> list[tuple[str, str]]:
+    """Every column of the comparator sheets, then the organisation sheet's own."""
+    columns = [(name, note) for name, note in EXPORT_COLUMNS.items() if name not in _SHEET_OMITS]
+    return [*columns, ("n_organisations", ORGANISATION_COLUMNS["n_organisations"])]
 
 
 def write_xlsx(data: ExportData, path: Path) -> None:
@@ -336,7 +230,7 @@ def write_xlsx(data: ExportData, path: Path) -> None:
                 "comments": "Open data: NHSBSA English Prescribing Dataset, NHS England, ODS",
             }
         )
-        formats = _Formats(workbook)
+        formats = Formats(workbook)
         comparators = data.comparators.unique("comparator_id", keep="first", maintain_order=True)
         taken = {"about", "summary", "trend"}
         names = {
@@ -362,7 +256,14 @@ def write_xlsx(data: ExportData, path: Path) -> None:
             ]
             write_summary(workbook, formats, data)
             write_trend(workbook, formats, data)
-        _write_about(workbook, formats, data, listing)
+        write_about(
+            workbook,
+            formats,
+            org,
+            _about_rows(data, datetime.now(UTC)),
+            listing,
+            _about_columns(),
+        )
 
         practice_columns = _columns_for(
             data.practices, PRACTICE_COLUMNS, formats, value_kind=None, value_units=None
