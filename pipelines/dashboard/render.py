@@ -68,6 +68,7 @@ class Renderer:
         # Workbooks being written (by another process) for these (level, code): linked
         # now, and checked to exist once written, before the site is published.
         self.workbooks = workbooks or set()
+        self.practices = {p["practice_code"]: p for p in site.practices}
         self.members: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for p in site.practices:
             self.members.setdefault(("england", "ENG"), []).append(p)
@@ -129,16 +130,40 @@ class Renderer:
                     f"{root}downloads/{level}/{code}.csv",
                 )
             )
-        if (level, code) in self.workbooks:
-            links.append(
-                (
-                    f"{LEVEL_LABELS[level]} {code if level != 'england' else ''}".strip()
-                    + ": workbook with the practices' summary and trend charts (xlsx)",
-                    f"{root}downloads/{level}/{code}.xlsx",
-                )
-            )
+        workbook = self._workbook(level, code, root)
+        if workbook is not None:
+            links.append(workbook)
         links.append(("All published tables, every month (CSV and Parquet)", f"{root}../files/"))
         return links
+
+    def _workbook(self, level: str, code: str, root: str) -> tuple[str, str] | None:
+        """The link to the workbook of ``(level, code)``, or of the nearest organisation
+        above it with one (PCNs and practices have none of their own, ADR 0023), with a
+        label that says whose it is."""
+        key: tuple[str, str] | None = (level, code)
+        if level == "practice":
+            practice = self.practices.get(code) or {}
+            sub_icb = practice.get("sub_icb_code")
+            key = ("sub_icb", sub_icb) if sub_icb else ("england", "ENG")
+        while key is not None and key not in self.workbooks:
+            org = self.site.organisations.get(key)
+            key = org.parent if org else None
+        if key is None:
+            return None
+        href = f"{root}downloads/{key[0]}/{key[1]}.xlsx"
+        what = "summary of the practices, latest month, and trend charts (xlsx)"
+        if key == (level, code):
+            own = f"{LEVEL_LABELS[level]} {code if level != 'england' else ''}".strip()
+            return f"{own}: workbook, {what}", href
+        owner = self.site.organisations[key]
+        included = (
+            "this practice" if level == "practice" else f"this {LEVEL_LABELS[level]}'s practices"
+        )
+        return (
+            f"Its {LEVEL_LABELS[key[0]].replace('Sub-', 'sub-')}'s workbook, {included} "
+            f"included: {owner.name}, {what}",
+            href,
+        )
 
     def _page(self, template: str, root: str, **context: Any) -> str:
         return self.env.get_template(template).render(root=root, **self.common, **context)
@@ -225,16 +250,6 @@ class Renderer:
                 (
                     f"Its PCN, {practice['pcn_name']}: practices, latest month (CSV)",
                     f"{root}downloads/pcn/{practice['pcn_code']}.csv",
-                ),
-            )
-        if ("pcn", practice["pcn_code"]) in self.workbooks:
-            # No workbook per practice (ADR 0023): its PCN's, where it is a row.
-            downloads.insert(
-                1,
-                (
-                    f"Its PCN's workbook, this practice included: {practice['pcn_name']}, "
-                    "summary and trend charts (xlsx)",
-                    f"{root}downloads/pcn/{practice['pcn_code']}.xlsx",
                 ),
             )
         return self._page(

@@ -19,8 +19,8 @@ Layout of the site (every link is relative, so it works from a web server and fr
     data/league/LEVEL/CODE/KEY.js   England's or a region's practices for one comparator key
     downloads/LEVEL/CODE.csv    the organisation's practices, latest month, every key
     downloads/LEVEL/CODE.xlsx   the organisation's workbook: Summary, Trend charts, About
-                                (England, regions, ICBs, sub-ICB locations, PCNs; a
-                                practice page links its PCN's)
+                                (England, regions, ICBs, sub-ICB locations; PCN and
+                                practice pages link their sub-ICB location's)
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from pipelines.dashboard.data import (
     read_site,
 )
 from pipelines.dashboard.downloads import write_downloads
+from pipelines.dashboard.workbooks import LEVELS as WORKBOOK_LEVELS
 from pipelines.dashboard.workbooks import WorkbookWriter, read_workbook_rows
 from pipelines.releases import DASHBOARD, EXTRACT_NAME, republish
 from pipelines.warehouse import run
@@ -71,6 +72,7 @@ class SiteBuild:
     workbooks: int = 0  # downloads/LEVEL/CODE.xlsx, written beside the rest of the build
     workbook_bytes: int = 0
     workbook_seconds: float = 0.0  # the workbook writer's own time (it overlaps the rest)
+    workbook_peak_mb: float | None = None  # the writer process's peak resident memory
 
 
 def build_site(
@@ -103,7 +105,11 @@ def build_site(
             # The workbooks' rows first: their writer then works beside the rest.
             writer = WorkbookWriter(
                 read_workbook_rows(con, site.months),
-                [(o.level, o.code, o.name) for o in site.organisations.values()],
+                [
+                    (o.level, o.code, o.name)
+                    for o in site.organisations.values()
+                    if o.level in WORKBOOK_LEVELS
+                ],
                 tmp / "downloads",
                 _published_at(site),
                 work=tmp.with_name(tmp.name + ".workbook-rows"),
@@ -130,6 +136,7 @@ def build_site(
         workbooks=workbooks.written,
         workbook_bytes=workbooks.bytes,
         workbook_seconds=workbooks.seconds,
+        workbook_peak_mb=workbooks.peak_mb,
     )
 
 

@@ -10,9 +10,9 @@ what the dashboard leaves out is the full history per comparator, which stays in
 publication's files and in ``opioids export``.
 
 DuckDB reads every organisation's rows in two queries (``sql/dashboard/workbook_*.sql``);
-writing the files is Python (xlsxwriter) with no further query, so it can run in a thread
-while DuckDB works on the rest of the site (:func:`start_writing`). Practices have no
-workbook of their own: their pages link their PCN's (ADR 0023).
+writing the files is Python (xlsxwriter) with no further query, so a process of its own
+does it while the build goes on (:class:`WorkbookWriter`). Practices and PCNs have no
+workbook of their own: their pages link their sub-ICB location's (ADR 0023).
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ from pipelines.export.summary import write_summary, write_trend
 from pipelines.warehouse import query_frame
 
 TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have them all
+# The levels with a workbook of their own. PCNs (1,250 of them) and practices link their
+# sub-ICB location's: xlsxwriter takes about 40 ms for even the smallest workbook with
+# its charts, which the national build's time cannot hold (ADR 0023).
+LEVELS = ("england", "region", "icb", "sub_icb")
 KEY = ["org_level", "org_code"]
 # Large workbooks stream their rows to disk; small ones are built in memory, which is
 # quicker (no temporary file per sheet). England and the regions are the large ones.
@@ -73,13 +77,17 @@ class WorkbookReport:
     written: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    peak_mb: float | None = None  # the writer process's resident high-water mark
 
 
 def read_workbook_rows(con: duckdb.DuckDBPyConnection, months: list[date]) -> WorkbookRows:
     """Every organisation's rows for its workbook, in two queries."""
     first = months[-TREND_MONTHS] if len(months) > TREND_MONTHS else months[0]
-    summary = finite(query_frame(con, "dashboard/workbook_summary"))
-    trend = finite(query_frame(con, "dashboard/workbook_trend", {"first_month": first}))
+    levels = list(LEVELS)
+    summary = finite(query_frame(con, "dashboard/workbook_summary", {"levels": levels}))
+    trend = finite(
+        query_frame(con, "dashboard/workbook_trend", {"levels": levels, "first_month": first})
+    )
     return WorkbookRows(summary, trend, months[-1], first)
 
 
@@ -242,7 +250,10 @@ class WorkbookWriter:
 
 
 def main(work: Path) -> None:
-    """The writer process: the job in ``work`` written, its report printed as JSON."""
+    """The writer process: the job in ``work`` written, its report printed as JSON. It
+    yields the processor to the build's own work (DuckDB's queries, the pages), using
+    what they leave idle."""
+    os.nice(10)
     job = json.loads((work / "job.json").read_text())
     rows = WorkbookRows(
         pl.read_ipc(work / "summary.arrow"),
@@ -252,4 +263,17 @@ def main(work: Path) -> None:
     )
     organisations = [tuple(o) for o in job["organisations"]]
     report = write_workbooks(rows, organisations, Path(job["out"]), job["published_at"])
+    report.peak_mb = _peak_mb()
     print(json.dumps(asdict(report)))
+
+
+def _peak_mb() -> float | None:
+    """This process's resident high-water mark (Linux; ``ru_maxrss`` would count the
+    parent's pages the process had before it started this program)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None

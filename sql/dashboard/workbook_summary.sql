@@ -1,5 +1,5 @@
--- The Summary sheet of every organisation's workbook (England, regions, ICBs, sub-ICB
--- locations, PCNs), in one pass: each organisation's practices in the latest month with
+-- The Summary sheet of every organisation's workbook (the levels in $levels), in one
+-- pass: each organisation's practices in the latest month with
 -- each headline comparator over 12 months (value, percentile rank, national decile,
 -- over-dispersion adjusted funnel flag, the SPC signal of its monthly series this month,
 -- change on a year earlier); the columns of export/summary.sql, by organisation.
@@ -7,13 +7,16 @@ WITH latest AS (
   SELECT max(month) AS month FROM practice_comparators
 ),
 members AS (
-  SELECT 'england' AS org_level, 'ENG' AS org_code, practice_code FROM practices
-  UNION ALL SELECT 'region', region_code, practice_code FROM practices
-    WHERE region_code IS NOT NULL
-  UNION ALL SELECT 'icb', icb_code, practice_code FROM practices WHERE icb_code IS NOT NULL
-  UNION ALL SELECT 'sub_icb', sub_icb_code, practice_code FROM practices
-    WHERE sub_icb_code IS NOT NULL
-  UNION ALL SELECT 'pcn', pcn_code, practice_code FROM practices WHERE pcn_code IS NOT NULL
+  SELECT * FROM (
+    SELECT 'england' AS org_level, 'ENG' AS org_code, practice_code FROM practices
+    UNION ALL SELECT 'region', region_code, practice_code FROM practices
+      WHERE region_code IS NOT NULL
+    UNION ALL SELECT 'icb', icb_code, practice_code FROM practices WHERE icb_code IS NOT NULL
+    UNION ALL SELECT 'sub_icb', sub_icb_code, practice_code FROM practices
+      WHERE sub_icb_code IS NOT NULL
+    UNION ALL SELECT 'pcn', pcn_code, practice_code FROM practices WHERE pcn_code IS NOT NULL
+  )
+  WHERE list_contains($levels, org_level)
 ),
 monthly AS (
   SELECT c.practice_code, c.comparator_id, c.spc_signal

@@ -1,9 +1,11 @@
--- The Trend sheet of every organisation's workbook, in one pass: each organisation's
--- monthly value of each headline comparator beside the national practice deciles of the
--- same month, for the months from $first_month (blank where the organisation has no
--- value); the columns of export/summary_trend.sql, by organisation.
+-- The Trend sheet of every organisation's workbook (the levels in $levels), in one
+-- pass: each organisation's monthly value of each headline comparator beside the
+-- national practice deciles of the same month, for the months from $first_month (blank
+-- where the organisation has no value); the columns of export/summary_trend.sql, by
+-- organisation.
 WITH organisations AS (
   SELECT DISTINCT org_level, org_code FROM organisation_comparators
+  WHERE list_contains($levels, org_level)
 ),
 deciles AS (
   SELECT h.comparator_id, h.variant, h.denominator_type, h.title, h.units, h.kind,
