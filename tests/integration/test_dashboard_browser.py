@@ -13,6 +13,7 @@ are saved under ``test-artifacts/``.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import threading
 from pathlib import Path
 
@@ -304,6 +305,43 @@ def test_choosers_change_the_charts_and_the_url(open_page, con) -> None:
     page.fill("#league-filter", code)
     page.wait_for_function("document.querySelectorAll('#league tbody tr').length === 1")
     assert seen.errors == [] and seen.outside == []
+
+
+def test_pages_link_a_workbook_that_exists_and_opens(open_page, con, site) -> None:
+    """The ICB page links its own workbook; a practice page its sub-ICB location's, which
+    lists the practice (ADR 0023). Each is the file the link names, and opens."""
+    import openpyxl
+
+    orgs = organisations(con)
+    expected = {
+        f"icb/{ICB}.html": (f"downloads/icb/{ICB}.xlsx", "icb_code", ICB),
+        f"practice/{orgs['practice']}.html": (
+            f"downloads/sub_icb/{orgs['sub_icb']}.xlsx",
+            "sub_icb_code",
+            orgs["sub_icb"],
+        ),
+    }
+    for path, (target, column, code) in expected.items():
+        page, _ = open_page(path)
+        links = page.locator("a[data-download][href$='.xlsx']")
+        assert links.count() == 1, path
+        href = links.get_attribute("href")
+        assert posixpath.normpath(posixpath.join(posixpath.dirname(path), href)) == target
+        if path.startswith("practice/"):
+            assert "this practice included" in links.inner_text()
+        book = openpyxl.load_workbook(site["root"] / target, read_only=True)
+        try:
+            assert book.sheetnames == ["Summary", "Trend", "About"]
+            shown = {r[0] for r in book["Summary"].iter_rows(min_row=7, values_only=True)}
+        finally:
+            book.close()
+        members = con.execute(
+            f"SELECT DISTINCT practice_code FROM practices JOIN practice_comparators "
+            f"USING (practice_code) WHERE {column} = $code AND month = DATE '2025-12-01'",
+            {"code": code},
+        ).fetchall()
+        assert shown == {m[0] for m in members}, path
+        assert orgs["practice"] in shown or path.startswith("icb/")
 
 
 def test_screenshots_of_an_icb_and_a_practice_page(open_page, con) -> None:

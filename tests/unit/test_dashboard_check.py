@@ -57,6 +57,12 @@ def test_a_sound_site_passes_and_is_measured(tmp_path) -> None:
         ),
         (lambda r: (r / "data" / "national.js").write_text("window.X={;"), "national.js"),
         (lambda r: (r / "icb" / "QSN.html").unlink(), "was not written"),
+        (
+            lambda r: (r / "index.html").write_text(
+                PAGE.format(root="", data="{}") + '<a href="downloads/england/ENG.xlsx">xlsx</a>'
+            ),
+            "links to downloads/england/ENG.xlsx, which does not exist",
+        ),
     ],
 )
 def test_a_broken_site_is_refused_with_the_reason(tmp_path, breakage, message) -> None:
