@@ -44,5 +44,7 @@ def dashboard_result(build: SiteBuild) -> MaterializeResult:
             "size_mb": MetadataValue.float(round(build.bytes / 1e6, 1)),
             "largest_page_kb": MetadataValue.float(round(build.largest_page_bytes / 1e3, 1)),
             "build_seconds": MetadataValue.float(round(build.seconds, 1)),
+            "workbooks": MetadataValue.int(build.workbooks),
+            "workbook_mb": MetadataValue.float(round(build.workbook_bytes / 1e6, 1)),
         },
     )

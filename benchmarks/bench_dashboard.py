@@ -49,7 +49,8 @@ from pathlib import Path
 import duckdb
 from pipelines.dashboard import build_site
 extract, out, floor_csv = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-# The site first, so the resident high-water mark read after it is the build's own.
+# The site first, so the resident high-water mark read after it is the build's own (the
+# workbook writer, a process of its own, reports its own).
 build = build_site(extract, out, memory_limit='1GB', temp_directory=out.parent / 'duckdb_tmp')
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 started = time.perf_counter()
@@ -59,7 +60,10 @@ con.close()
 floor = time.perf_counter() - started
 print(json.dumps({"floor": floor, "seconds": build.seconds, "pages": build.pages,
                   "files": build.files, "bytes": build.bytes, "peak_mb": peak,
-                  "largest_page": build.largest_page_bytes}))
+                  "largest_page": build.largest_page_bytes, "workbooks": build.workbooks,
+                  "workbook_bytes": build.workbook_bytes,
+                  "workbook_seconds": build.workbook_seconds,
+                  "workbook_peak_mb": build.workbook_peak_mb}))
 """
 
 
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"load average after the build: {os.getloadavg()[0]:.2f}")
         over = [p for p in site.rglob("*.html") if p.is_file() and p.stat().st_size > PAGE_LIMIT]
-        downloads = sorted(p.stat().st_size for p in (site / "downloads").rglob("*") if p.is_file())
+        downloads = sorted(p.stat().st_size for p in (site / "downloads").rglob("*.csv"))
         practice = sorted((site / "practice").glob("*.html"))[
             len(list((site / "practice").glob("*.html"))) // 2
         ]
@@ -160,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"build_site: {result['seconds']:.1f}s, peak {result['peak_mb']:,.0f} MB "
         f"(targets {TARGET_SECONDS:.0f}s, {TARGET_MB} MB)"
+    )
+    print(
+        f"workbooks (xlsx): {result['workbooks']:,}, {result['workbook_bytes'] / 1e6:,.1f} MB; "
+        f"their writer process {result['workbook_seconds']:.1f}s beside the build, "
+        f"peak {result['workbook_peak_mb'] or 0:,.0f} MB (its own, beside the build's)"
     )
     print(
         f"baseline (COPY practice_comparators to CSV, same process): {result['floor']:.1f}s; "

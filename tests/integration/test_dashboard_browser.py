@@ -125,6 +125,8 @@ def test_the_asset_reports_the_site(site) -> None:
     index = site["root"] / "index.html"
     assert metadata["open"].value == index.as_uri() and index.is_file()
     assert metadata["pages"].value == len(list(site["root"].rglob("*.html")))
+    workbooks = list((site["root"] / "downloads").rglob("*.xlsx"))
+    assert metadata["workbooks"].value == len(workbooks) > 0
     libraries = list(site["root"].rglob("plotly*.js"))
     assert [p.relative_to(site["root"]).as_posix() for p in libraries] == ["assets/plotly.min.js"]
 
