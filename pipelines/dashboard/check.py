@@ -2,7 +2,8 @@
 
 A site that fails any of these is not swapped in (the previous site stays as it was):
 every page was written, carries its data as valid JSON and links only to files that
-exist inside the site (or to the publication's files beside it); no page loads a script
+exist inside the site (or to the publication's files beside it), the downloads among them
+(the workbooks, written by a process of their own, are checked once it has finished); no page loads a script
 or style from anywhere but the site (so it works offline); there is exactly one copy of
 the charting library; no page or data file is larger than ``MAX_PAGE_BYTES``.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import posixpath
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +37,20 @@ class SiteReport:
     largest_page_bytes: int
 
 
-def check_site(root: Path, pages: list[str]) -> SiteReport:
+def check_site(root: Path, pages: list[str], pending: Collection[str] = ()) -> SiteReport:
+    """Check the site at ``root``. ``pending`` are files another process is still writing
+    (the workbooks): links to them count as present here, and :func:`check_pending`
+    checks them once they are written and adds them to the report."""
     problems: list[str] = []
     sizes: dict[str, int] = {}
     libraries = []
+    waiting = set(pending)
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
+            if rel in waiting:
+                continue
             sizes[rel] = path.stat().st_size
             if name.startswith("plotly") and name.endswith(".js"):
                 libraries.append(rel)
@@ -58,7 +66,7 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
     missing = [rel for rel in pages if rel not in sizes]
     problems.extend(f"page {rel} was not written" for rel in missing[:20])
     written = [rel for rel in pages if rel in sizes]
-    problems.extend(_check_pages(root, written, sizes))
+    problems.extend(_check_pages(root, written, sizes.keys() | waiting))
     national = root / "data" / "national.js"
     try:
         text = national.read_text()
@@ -73,7 +81,22 @@ def check_site(root: Path, pages: list[str]) -> SiteReport:
     )
 
 
-def _check_pages(root: Path, pages: list[str], files: dict[str, int]) -> list[str]:
+def check_pending(root: Path, pending: Collection[str], report: SiteReport) -> SiteReport:
+    """The files :func:`check_site` was told were still being written: each must now
+    exist and not be empty; the report then counts them."""
+    sizes = {rel: (root / rel).stat().st_size for rel in pending if (root / rel).is_file()}
+    problems = [f"{rel} is linked but was not written" for rel in pending if rel not in sizes]
+    problems += [f"{rel} is empty" for rel, size in sizes.items() if size == 0]
+    if problems:
+        raise SiteCheckFailed("the dashboard failed its checks: " + "; ".join(problems[:20]))
+    return SiteReport(
+        files=report.files + len(sizes),
+        bytes=report.bytes + sum(sizes.values()),
+        largest_page_bytes=report.largest_page_bytes,
+    )
+
+
+def _check_pages(root: Path, pages: list[str], files: Collection[str]) -> list[str]:
     """Problems of ``pages``, stopping after about 20."""
     problems: list[str] = []
     for rel in pages:
@@ -83,7 +106,7 @@ def _check_pages(root: Path, pages: list[str], files: dict[str, int]) -> list[st
     return problems
 
 
-def _check_page(root: Path, rel: str, files: dict[str, int]) -> list[str]:
+def _check_page(root: Path, rel: str, files: Collection[str]) -> list[str]:
     text = (root / rel).read_text(encoding="utf-8")
     problems = []
     # The page's data (JSON, inert inside its script element) is parsed; the rest, its

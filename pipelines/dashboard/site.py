@@ -118,8 +118,12 @@ def build_site(
             pages = _write_site(con, site, tmp, writer.planned)
         finally:
             con.close()
+        # The pages are checked while the workbooks are still being written (the check
+        # is Python on one core, the writer takes the other); then the workbooks.
+        pending = writer.paths()
+        report = check.check_site(tmp, pages, pending)
         workbooks = writer.result()
-        report = check.check_site(tmp, pages)
+        report = check.check_pending(tmp, pending, report)
         _swap_dir(tmp, out_dir)
     finally:
         if writer is not None:

@@ -233,6 +233,10 @@ class WorkbookWriter:
             text=True,
         )
 
+    def paths(self) -> list[str]:
+        """The workbooks' paths relative to the site (``downloads/LEVEL/CODE.xlsx``)."""
+        return sorted(f"downloads/{level}/{code}.xlsx" for level, code in self.planned)
+
     def result(self) -> WorkbookReport:
         stdout, stderr = self._process.communicate()
         shutil.rmtree(self._work, ignore_errors=True)
@@ -251,9 +255,9 @@ class WorkbookWriter:
 
 def main(work: Path) -> None:
     """The writer process: the job in ``work`` written, its report printed as JSON. It
-    yields the processor to the build's own work (DuckDB's queries, the pages), using
-    what they leave idle."""
-    os.nice(10)
+    yields the processor to the build's own work (DuckDB's queries, the pages, the
+    check), using what they leave idle."""
+    os.nice(19)
     job = json.loads((work / "job.json").read_text())
     rows = WorkbookRows(
         pl.read_ipc(work / "summary.arrow"),

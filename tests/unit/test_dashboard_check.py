@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.dashboard.check import MAX_PAGE_BYTES, SiteCheckFailed, check_site
+from pipelines.dashboard.check import MAX_PAGE_BYTES, SiteCheckFailed, check_pending, check_site
 
 PAGE = """<!doctype html><html><head><link rel="stylesheet" href="{root}assets/dashboard.css">
 </head><body><a href="{root}index.html?c=x">England</a> <a href="{root}../files/">files</a>
@@ -70,3 +70,23 @@ def test_a_broken_site_is_refused_with_the_reason(tmp_path, breakage, message) -
     breakage(root)
     with pytest.raises(SiteCheckFailed, match=message):
         check_site(root, pages)
+
+
+def test_a_workbook_still_being_written_is_checked_once_written(tmp_path) -> None:
+    """Links to the workbooks pass while their writer runs; check_pending then requires
+    each to exist and not be empty, and counts it."""
+    root, pages = site(tmp_path)
+    workbook = "downloads/england/ENG.xlsx"
+    (root / "index.html").write_text(
+        PAGE.format(root="", data="{}") + f'<a href="{workbook}">xlsx</a>'
+    )
+    report = check_site(root, pages, pending=[workbook])
+    with pytest.raises(SiteCheckFailed, match=f"{workbook} is linked but was not written"):
+        check_pending(root, [workbook], report)
+    (root / "downloads" / "england").mkdir(parents=True)
+    (root / workbook).write_bytes(b"")
+    with pytest.raises(SiteCheckFailed, match=f"{workbook} is empty"):
+        check_pending(root, [workbook], report)
+    (root / workbook).write_bytes(b"PK" + b"x" * 98)
+    final = check_pending(root, [workbook], report)
+    assert (final.files, final.bytes) == (report.files + 1, report.bytes + 100)
