@@ -142,9 +142,10 @@ class Renderer:
         label that says whose it is."""
         key: tuple[str, str] | None = (level, code)
         if level == "practice":
+            # From its PCN (or sub-ICB location) up to the first with a workbook.
             practice = self.practices.get(code) or {}
-            sub_icb = practice.get("sub_icb_code")
-            key = ("sub_icb", sub_icb) if sub_icb else ("england", "ENG")
+            pcn, sub_icb = practice.get("pcn_code"), practice.get("sub_icb_code")
+            key = ("pcn", pcn) if pcn else ("sub_icb", sub_icb) if sub_icb else ("england", "ENG")
         while key is not None and key not in self.workbooks:
             org = self.site.organisations.get(key)
             key = org.parent if org else None
