@@ -45,7 +45,8 @@ TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have th
 LEVELS = ("england", "region", "icb", "sub_icb")
 KEY = ["org_level", "org_code"]
 # Large workbooks stream their rows to disk; small ones are built in memory, which is
-# quicker (no temporary file per sheet). England and the regions are the large ones.
+# quicker (no temporary file per sheet). Only England's is large (52,000 Summary rows at
+# national scale; a region's about 7,500).
 STREAM_ABOVE_ROWS = 20_000
 WRITER_MAIN = (
     "import sys; from pathlib import Path; "
