@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -52,6 +52,10 @@ WRITER_MAIN = (
     "import sys; from pathlib import Path; "
     "from pipelines.dashboard.workbooks import main; main(Path(sys.argv[1]))"
 )
+
+
+class Abandoned(RuntimeError):
+    """The build that asked for the workbooks is gone."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,11 @@ def write_workbooks(
     organisations: Iterable[tuple[str, str, str]],
     out: Path,
     published_at: str,
+    *,
+    abandoned: Callable[[], bool] = lambda: False,
 ) -> WorkbookReport:
-    """Write ``out/LEVEL/CODE.xlsx`` for each (level, code, name) of ``organisations``."""
+    """Write ``out/LEVEL/CODE.xlsx`` for each (level, code, name) of ``organisations``,
+    stopping (:class:`Abandoned`) as soon as ``abandoned()`` says nobody waits for them."""
     started = time.monotonic()
     summaries = rows.summary.partition_by(KEY, as_dict=True, include_key=False)
     trends = rows.trend.partition_by(KEY, as_dict=True, include_key=False)
@@ -106,6 +113,8 @@ def write_workbooks(
     empty_trend = rows.trend.drop(KEY).clear()
     report = WorkbookReport()
     for level, code, name in organisations:
+        if abandoned():
+            raise Abandoned(f"stopped after {report.written} workbook(s): the build is gone")
         data = WorkbookData(
             Organisation(level, code, name),
             summaries.pop((level, code), empty_summary),
@@ -255,10 +264,13 @@ class WorkbookWriter:
 
 
 def main(work: Path) -> None:
-    """The writer process: the job in ``work`` written, its report printed as JSON. It
-    yields the processor to the build's own work (DuckDB's queries, the pages, the
-    check), using what they leave idle."""
-    os.nice(19)
+    """The writer process: the job in ``work`` written, its report printed as JSON.
+
+    It runs at the build's own priority: the build waits for it at the end, so a lower
+    one would only make the build wait longer on a busy machine. If the build dies (a
+    crash, a SIGKILL) it is re-parented, and it stops at the next workbook instead of
+    writing into a folder the next publication sweeps."""
+    parent = os.getppid()
     job = json.loads((work / "job.json").read_text())
     rows = WorkbookRows(
         pl.read_ipc(work / "summary.arrow"),
@@ -267,7 +279,16 @@ def main(work: Path) -> None:
         date.fromisoformat(job["first_trend_month"]),
     )
     organisations = [tuple(o) for o in job["organisations"]]
-    report = write_workbooks(rows, organisations, Path(job["out"]), job["published_at"])
+    try:
+        report = write_workbooks(
+            rows,
+            organisations,
+            Path(job["out"]),
+            job["published_at"],
+            abandoned=lambda: os.getppid() != parent,
+        )
+    except Abandoned as exc:
+        sys.exit(str(exc))
     report.peak_mb = _peak_mb()
     print(json.dumps(asdict(report)))
 

@@ -169,6 +169,25 @@ def test_one_workbook_per_organisation_asked_for(written) -> None:
     assert report.bytes == sum(p.stat().st_size for p in out.rglob("*.xlsx"))
 
 
+def test_a_writer_whose_build_is_gone_stops_at_the_next_workbook(extract: Path, tmp_path) -> None:
+    con = duckdb.connect(str(extract), read_only=True)
+    try:
+        rows = workbooks.read_workbook_rows(con, MONTHS)
+    finally:
+        con.close()
+    organisations = [("icb", "QAA", "NHS QAA ICB"), ("sub_icb", "01B", "Sub-ICB 01B")]
+    looks = iter([False, True])  # the build is there for the first workbook, then gone
+    with pytest.raises(workbooks.Abandoned, match="stopped after 1 workbook"):
+        workbooks.write_workbooks(
+            rows,
+            organisations,
+            tmp_path,
+            "2026-01-05T09:00:00+00:00",
+            abandoned=lambda: next(looks),
+        )
+    assert [p.name for p in tmp_path.rglob("*.xlsx")] == ["QAA.xlsx"]
+
+
 def test_summary_rows_are_the_extracts_values_for_the_organisation(written) -> None:
     book = openpyxl.load_workbook(written["out"] / "icb" / "QAA.xlsx")
     assert book.sheetnames == ["Summary", "Trend", "About"]
