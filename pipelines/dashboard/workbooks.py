@@ -9,7 +9,8 @@ deciles as native Excel charts) and an About sheet. They are written by the same
 what the dashboard leaves out is the full history per comparator, which stays in the
 publication's files and in ``opioids export``.
 
-DuckDB reads every organisation's rows in two queries (``sql/dashboard/workbook_*.sql``);
+DuckDB reads every organisation's rows in two queries (``sql/export/summary.sql``,
+``sql/dashboard/workbook_trend.sql``);
 writing the files is Python (xlsxwriter) with no further query, so a process of its own
 does it while the build goes on (:class:`WorkbookWriter`). Practices and PCNs have no
 workbook of their own: their pages link their sub-ICB location's (ADR 0023).
@@ -32,10 +33,17 @@ import duckdb
 import polars as pl
 
 from pipelines.dashboard.data import DashboardError
-from pipelines.export.about import COUNTED_NOTE, METHOD_NOTES, SOURCE_NOTE, Formats, write_about
+from pipelines.export.about import (
+    COUNTED_NOTE,
+    METHOD_NOTES,
+    SOURCE_NOTE,
+    Formats,
+    open_workbook,
+    write_about,
+)
 from pipelines.export.columns import LEVEL_LABELS
 from pipelines.export.organisation import Organisation, finite
-from pipelines.export.summary import write_summary, write_trend
+from pipelines.export.summary import summary_sheets, write_summary, write_trend
 from pipelines.warehouse import query_frame
 
 TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have them all
@@ -89,7 +97,7 @@ def read_workbook_rows(con: duckdb.DuckDBPyConnection, months: list[date]) -> Wo
     """Every organisation's rows for its workbook, in two queries."""
     first = months[-TREND_MONTHS] if len(months) > TREND_MONTHS else months[0]
     levels = list(LEVELS)
-    summary = finite(query_frame(con, "dashboard/workbook_summary", {"levels": levels}))
+    summary = finite(query_frame(con, "export/summary", {"levels": levels, "org": None}))
     trend = finite(
         query_frame(con, "dashboard/workbook_trend", {"levels": levels, "first_month": first})
     )
@@ -130,36 +138,18 @@ def write_workbooks(
 
 
 def write_workbook(data: WorkbookData, path: Path, about: list[tuple[str, str]]) -> None:
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {
-            "constant_memory": data.summary.height > STREAM_ABOVE_ROWS,
-            "in_memory": data.summary.height <= STREAM_ABOVE_ROWS,
-            # Names and codes are text, never formulas, links or numbers.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
+    org = data.organisation
+    workbook = open_workbook(
+        path,
+        org,
+        "GP practices' opioid prescribing comparators, latest month",
+        stream=data.summary.height > STREAM_ABOVE_ROWS,
     )
     try:
-        org = data.organisation
-        workbook.set_properties(
-            {
-                "title": f"Opioid prescribing comparators: {org.level} {org.code}",
-                "subject": "GP practices' opioid prescribing comparators, latest month",
-                "comments": "Open data: NHSBSA English Prescribing Dataset, NHS England, ODS",
-            }
-        )
         formats = Formats(workbook)
         write_summary(workbook, formats, data)
         write_trend(workbook, formats, data)
-        sheets = [
-            ("Summary", "One row per practice, latest month, the headline comparators."),
-            ("Trend", f"{org.code}'s monthly values against the national deciles, charted."),
-        ]
-        write_about(workbook, formats, org, about, sheets)
+        write_about(workbook, formats, org, about, summary_sheets(org.code))
     finally:
         workbook.close()
 

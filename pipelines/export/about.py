@@ -9,7 +9,8 @@ months, when made) and list of sheets, and the method notes below are common to 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipelines.export.columns import organisation_title
@@ -79,6 +80,32 @@ class Formats:
         return self._cache[pattern]
 
 
+def open_workbook(path: Path, org: Any, subject: str, *, stream: bool) -> Any:
+    """An xlsxwriter workbook at ``path`` for ``org`` (level, code): ``stream`` writes rows
+    to disk as they come (large sheets), otherwise it is built in memory (quicker for
+    small ones). Names and codes are always text, never formulas, links or numbers."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": stream,
+            "in_memory": not stream,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    workbook.set_properties(
+        {
+            "title": f"Opioid prescribing comparators: {org.level} {org.code}",
+            "subject": subject,
+            "comments": "Open data: NHSBSA English Prescribing Dataset, NHS England, ODS",
+        }
+    )
+    return workbook
+
+
 def write_about(
     workbook: Any,
     formats: Formats,
@@ -95,33 +122,25 @@ def write_about(
     org = organisation
     heading = organisation_title(org.level, org.code, org.name, bracketed=True)
     sheet.write_string(0, 0, f"Opioid prescribing comparators: {heading}", formats.title)
-    r = 2
-    for label, text in rows:
-        sheet.write_string(r, 0, label, formats.label)
-        sheet.write_string(r, 1, text, formats.wrap)
-        _fit_height(sheet, r, text)
-        r += 1
-    r += 1
-    sheet.write_string(r, 0, "Sheets", formats.title)
-    r += 1
-    for name, description in sheets:
-        sheet.write_string(r, 0, name, formats.label)
-        sheet.write_string(r, 1, description, formats.wrap)
-        _fit_height(sheet, r, description)
-        r += 1
+    r = _write_pairs(sheet, formats, 2, rows)
+    sheet.write_string(r + 1, 0, "Sheets", formats.title)
+    r = _write_pairs(sheet, formats, r + 2, sheets)
     if not columns:
         return
-    r += 1
-    sheet.write_string(r, 0, "Columns", formats.title)
-    r += 1
-    sheet.write_string(r, 0, "column", formats.header)
-    sheet.write_string(r, 1, "meaning", formats.header)
-    r += 1
-    for name, note in columns:
-        sheet.write_string(r, 0, name, formats.label)
-        sheet.write_string(r, 1, note, formats.wrap)
-        _fit_height(sheet, r, note)
-        r += 1
+    sheet.write_string(r + 1, 0, "Columns", formats.title)
+    sheet.write_string(r + 2, 0, "column", formats.header)
+    sheet.write_string(r + 2, 1, "meaning", formats.header)
+    _write_pairs(sheet, formats, r + 3, columns)
+
+
+def _write_pairs(sheet: Any, formats: Formats, row: int, pairs: Iterable[tuple[str, str]]) -> int:
+    """``pairs`` as label and wrapped text, one row each from ``row``; the next free row."""
+    for label, text in pairs:
+        sheet.write_string(row, 0, label, formats.label)
+        sheet.write_string(row, 1, text, formats.wrap)
+        _fit_height(sheet, row, text)
+        row += 1
+    return row
 
 
 def _fit_height(sheet: Any, row: int, text: str) -> None:

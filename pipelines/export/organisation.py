@@ -131,7 +131,10 @@ def read_export(extract: Path, *, org: str, level: str) -> ExportData:
         summary = trend = None
         if {"headline_comparators", "national_deciles_wide"} <= present:
             org_params = {"level": level, "org": organisation.code}
-            summary = finite(query_frame(con, "export/summary", org_params))
+            summary = query_frame(
+                con, "export/summary", {"levels": [level], "org": organisation.code}
+            )
+            summary = finite(summary.drop("org_level", "org_code"))
             trend = finite(query_frame(con, "export/summary_trend", org_params))
     finally:
         con.close()

@@ -39,6 +39,14 @@ LOW, MID, HIGH = "#9DC3E6", "#FFFFFF", "#F4B183"
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system
 
 
+def summary_sheets(code: str) -> list[tuple[str, str]]:
+    """The About sheet's lines for the Summary and Trend sheets of ``code``'s workbook."""
+    return [
+        ("Summary", "One row per practice, latest month, the headline comparators."),
+        ("Trend", f"{code}'s monthly values against the national deciles, charted."),
+    ]
+
+
 def _number_format(kind: str, field: str) -> tuple[str, float]:
     if field in ("percentile_rank",):
         return "0", 1.0

@@ -12,7 +12,14 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.export.about import COUNTED_NOTE, METHOD_NOTES, SOURCE_NOTE, Formats, write_about
+from pipelines.export.about import (
+    COUNTED_NOTE,
+    METHOD_NOTES,
+    SOURCE_NOTE,
+    Formats,
+    open_workbook,
+    write_about,
+)
 from pipelines.export.columns import (
     _COUNT_COLUMNS,
     _FRACTION_COLUMNS,
@@ -25,7 +32,7 @@ from pipelines.export.columns import (
     PRACTICE_COLUMNS,
 )
 from pipelines.export.organisation import ExportData
-from pipelines.export.summary import write_summary, write_trend
+from pipelines.export.summary import summary_sheets, write_summary, write_trend
 
 # --------------------------------------------------------------------------------------
 # The spreadsheet
@@ -208,28 +215,14 @@ def _about_columns() -> list[tuple[str, str]]:
 
 
 def write_xlsx(data: ExportData, path: Path) -> None:
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {
-            # Stream rows to disk: a large ICB is a few hundred thousand rows.
-            "constant_memory": True,
-            # Names and codes are text, never formulas, links or numbers.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
+    org = data.organisation
+    workbook = open_workbook(
+        path,
+        org,
+        "Per GP practice opioid prescribing comparators with national context",
+        stream=True,  # a large ICB is a few hundred thousand rows
     )
     try:
-        org = data.organisation
-        workbook.set_properties(
-            {
-                "title": f"Opioid prescribing comparators: {org.level} {org.code}",
-                "subject": "Per GP practice opioid prescribing comparators with national context",
-                "comments": "Open data: NHSBSA English Prescribing Dataset, NHS England, ODS",
-            }
-        )
         formats = Formats(workbook)
         comparators = data.comparators.unique("comparator_id", keep="first", maintain_order=True)
         taken = {"about", "summary", "trend"}
@@ -250,10 +243,7 @@ def write_xlsx(data: ExportData, path: Path) -> None:
             *[(sheet, f"{row['title']}: {row['units']}.") for row, sheet in comparator_sheets],
         ]
         if data.summary is not None and data.trend is not None:
-            listing[:0] = [
-                ("Summary", "One row per practice, latest month, the headline comparators."),
-                ("Trend", f"{org.code}'s monthly values against the national deciles, charted."),
-            ]
+            listing[:0] = summary_sheets(org.code)
             write_summary(workbook, formats, data)
             write_trend(workbook, formats, data)
         write_about(
