@@ -138,7 +138,7 @@ class Renderer:
 
     def _workbook(self, level: str, code: str, root: str) -> tuple[str, str] | None:
         """The link to the workbook of ``(level, code)``, or of the nearest organisation
-        above it with one (PCNs and practices have none of their own, ADR 0023), with a
+        above it with one (practices have none of their own, ADR 0023), with a
         label that says whose it is."""
         key: tuple[str, str] | None = (level, code)
         if level == "practice":

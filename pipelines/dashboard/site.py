@@ -19,8 +19,7 @@ Layout of the site (every link is relative, so it works from a web server and fr
     data/league/LEVEL/CODE/KEY.js   England's or a region's practices for one comparator key
     downloads/LEVEL/CODE.csv    the organisation's practices, latest month, every key
     downloads/LEVEL/CODE.xlsx   the organisation's workbook: Summary, Trend charts, About
-                                (England, regions, ICBs, sub-ICB locations; PCN and
-                                practice pages link their sub-ICB location's)
+                                (England down to PCNs; practice pages link their PCN's)
 """
 
 from __future__ import annotations

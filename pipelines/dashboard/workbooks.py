@@ -12,8 +12,8 @@ publication's files and in ``opioids export``.
 DuckDB reads every organisation's rows in two queries (``sql/export/summary.sql``,
 ``sql/dashboard/workbook_trend.sql``);
 writing the files is Python (xlsxwriter) with no further query, so a process of its own
-does it while the build goes on (:class:`WorkbookWriter`). Practices and PCNs have no
-workbook of their own: their pages link their sub-ICB location's (ADR 0023).
+does it while the build goes on (:class:`WorkbookWriter`). Practices have no workbook of
+their own: their pages link their PCN's, which lists them (ADR 0023).
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ from pipelines.export.summary import summary_sheets, write_summary, write_trend
 from pipelines.warehouse import query_frame
 
 TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have them all
-# The levels with a workbook of their own. PCNs (1,250 of them) and practices link their
-# sub-ICB location's: xlsxwriter takes about 40 ms for even the smallest workbook with
-# its charts, which the national build's time cannot hold (ADR 0023).
-LEVELS = ("england", "region", "icb", "sub_icb")
+# The levels with a workbook of their own (1,406 at national scale). Practices link their
+# PCN's: xlsxwriter takes 26 ms or more for even a one-practice workbook, and 6,500 of
+# them are more processor time than the national build has (ADR 0023).
+LEVELS = ("england", "region", "icb", "sub_icb", "pcn")
 KEY = ["org_level", "org_code"]
 # Large workbooks stream their rows to disk; small ones are built in memory, which is
 # quicker (no temporary file per sheet). Only England's is large (52,000 Summary rows at

@@ -310,17 +310,18 @@ def test_choosers_change_the_charts_and_the_url(open_page, con) -> None:
 
 
 def test_pages_link_a_workbook_that_exists_and_opens(open_page, con, site) -> None:
-    """The ICB page links its own workbook; a practice page its sub-ICB location's, which
+    """The ICB and PCN pages link their own workbook; a practice page its PCN's, which
     lists the practice (ADR 0023). Each is the file the link names, and opens."""
     import openpyxl
 
     orgs = organisations(con)
     expected = {
         f"icb/{ICB}.html": (f"downloads/icb/{ICB}.xlsx", "icb_code", ICB),
+        f"pcn/{orgs['pcn']}.html": (f"downloads/pcn/{orgs['pcn']}.xlsx", "pcn_code", orgs["pcn"]),
         f"practice/{orgs['practice']}.html": (
-            f"downloads/sub_icb/{orgs['sub_icb']}.xlsx",
-            "sub_icb_code",
-            orgs["sub_icb"],
+            f"downloads/pcn/{orgs['pcn']}.xlsx",
+            "pcn_code",
+            orgs["pcn"],
         ),
     }
     for path, (target, column, code) in expected.items():
@@ -343,7 +344,7 @@ def test_pages_link_a_workbook_that_exists_and_opens(open_page, con, site) -> No
             {"code": code},
         ).fetchall()
         assert shown == {m[0] for m in members}, path
-        assert orgs["practice"] in shown or path.startswith("icb/")
+        assert orgs["practice"] in shown
 
 
 def test_screenshots_of_an_icb_and_a_practice_page(open_page, con) -> None:

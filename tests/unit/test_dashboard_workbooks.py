@@ -263,22 +263,30 @@ def test_england_lists_every_practice(written) -> None:
 
 
 def test_pages_link_their_own_workbook_or_the_nearest_above(extract: Path, tmp_path) -> None:
-    """PCNs and practices have no workbook of their own: their sub-ICB location's."""
+    """Practices have no workbook of their own: their PCN's (or, for one with no PCN
+    workbook, the nearest organisation above it with one)."""
     con = duckdb.connect(str(extract), read_only=True)
     try:
         site = _site(con)
     finally:
         con.close()
     planned = {("england", "ENG"), ("icb", "QAA"), ("sub_icb", "01A"), ("sub_icb", "01B")}
+    planned |= {("pcn", "U00001")}
     renderer = Renderer(site, "2026-01-05T09:00:00+00:00", tmp_path, planned)
     label, href = renderer._workbook("icb", "QAA", "../")
     assert href == "../downloads/icb/QAA.xlsx" and label.endswith("(xlsx)")
     label, href = renderer._workbook("pcn", "U00002", "../")
-    assert href == "../downloads/sub_icb/01B.xlsx"
+    assert href == "../downloads/sub_icb/01B.xlsx"  # U00002 has none planned here
     assert label.startswith("Its sub-ICB location's workbook, this Primary Care Network's")
+    label, href = renderer._workbook("pcn", "U00001", "../")
+    assert href == "../downloads/pcn/U00001.xlsx" and label.startswith(
+        "Primary Care Network U00001: workbook"
+    )
     label, href = renderer._workbook("practice", "A00002", "../")
-    assert href == "../downloads/sub_icb/01A.xlsx"
-    assert "this practice included" in label
+    assert href == "../downloads/pcn/U00001.xlsx"
+    assert label.startswith("Its Primary Care Network's workbook, this practice included")
+    _, href = renderer._workbook("practice", "A00003", "../")  # its PCN U00002 has none
+    assert href == "../downloads/sub_icb/01B.xlsx"
     # No workbook planned for QBB's sub-ICB location or ICB: England's, said so.
     _, href = renderer._workbook("practice", "B00001", "../")
     assert href == "../downloads/england/ENG.xlsx"
