@@ -35,7 +35,7 @@ GROUPS: tuple[tuple[str, str | None], ...] = (
     ("practice", "practice_code"),
 )
 ENGLAND = "ENG"
-# Only groups the rows; the files are about the organisation, named in their first columns.
+# Read to group the rows, not written: a file's organisation is in its first two columns.
 GROUPING_ONLY = ("region_code",)
 
 

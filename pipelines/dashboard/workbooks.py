@@ -52,10 +52,6 @@ TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have th
 # them are more processor time than the national build has (ADR 0023).
 LEVELS = ("england", "region", "icb", "sub_icb", "pcn")
 KEY = ["org_level", "org_code"]
-# Large workbooks stream their rows to disk; small ones are built in memory, which is
-# quicker (no temporary file per sheet). Only England's is large (52,000 Summary rows at
-# national scale; a region's about 7,500).
-STREAM_ABOVE_ROWS = 20_000
 WRITER_MAIN = (
     "import sys; from pathlib import Path; "
     "from pipelines.dashboard.workbooks import main; main(Path(sys.argv[1]))"
@@ -143,7 +139,6 @@ def write_workbook(data: WorkbookData, path: Path, about: list[tuple[str, str]])
         path,
         org,
         "GP practices' opioid prescribing comparators, latest month",
-        stream=data.summary.height > STREAM_ABOVE_ROWS,
     )
     try:
         formats = Formats(workbook)

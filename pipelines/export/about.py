@@ -80,17 +80,19 @@ class Formats:
         return self._cache[pattern]
 
 
-def open_workbook(path: Path, org: Any, subject: str, *, stream: bool) -> Any:
-    """An xlsxwriter workbook at ``path`` for ``org`` (level, code): ``stream`` writes rows
-    to disk as they come (large sheets), otherwise it is built in memory (quicker for
-    small ones). Names and codes are always text, never formulas, links or numbers."""
+def open_workbook(path: Path, org: Any, subject: str) -> Any:
+    """An xlsxwriter workbook at ``path`` for ``org`` (level, code). Its rows go to disk as
+    they are written (xlsxwriter's constant-memory mode), so a large ICB's sheets stay
+    out of memory, and its charts carry no cached copy of their cells: Excel and
+    LibreOffice draw them from the cells on opening, and a workbook is quicker to write
+    (a PCN's 43 ms against 60 ms in memory, ``docs/performance.md``). Names and codes are
+    always text, never formulas, links or numbers."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
         str(path),
         {
-            "constant_memory": stream,
-            "in_memory": not stream,
+            "constant_memory": True,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,

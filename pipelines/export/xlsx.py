@@ -220,7 +220,6 @@ def write_xlsx(data: ExportData, path: Path) -> None:
         path,
         org,
         "Per GP practice opioid prescribing comparators with national context",
-        stream=True,  # a large ICB is a few hundred thousand rows
     )
     try:
         formats = Formats(workbook)
