@@ -83,10 +83,10 @@ class Formats:
 def open_workbook(path: Path, org: Any, subject: str) -> Any:
     """An xlsxwriter workbook at ``path`` for ``org`` (level, code). Its rows go to disk as
     they are written (xlsxwriter's constant-memory mode), so a large ICB's sheets stay
-    out of memory, and its charts carry no cached copy of their cells: Excel and
-    LibreOffice draw them from the cells on opening, and a workbook is quicker to write
-    (a PCN's 43 ms against 60 ms in memory, ``docs/performance.md``). Names and codes are
-    always text, never formulas, links or numbers."""
+    out of memory, and its charts carry no cached copy of their cells: spreadsheets draw
+    them from the cells on opening (checked in LibreOffice 7.4), and a workbook is quicker
+    to write (a PCN's 43 ms against 60 ms in memory, ``docs/performance.md``). Names and
+    codes are always text, never formulas, links or numbers."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
