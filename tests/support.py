@@ -6,6 +6,8 @@ import os
 import signal
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
 from demo.settings import sample_settings
@@ -48,3 +50,15 @@ def default_signals() -> None:
     Dagster code server then outlives SIGTERM)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
+
+
+def write_tables(path: Path, tables: dict[str, pl.DataFrame]) -> Path:
+    """A DuckDB file at ``path`` holding each frame of ``tables`` as the table it is keyed
+    by (a hand-made extract for a unit test); returns ``path``."""
+    con = duckdb.connect(str(path))
+    try:
+        for name, frame in tables.items():
+            con.from_arrow(frame.to_arrow()).create(name)
+    finally:
+        con.close()
+    return path

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.dashboard.downloads import write_downloads
+from tests.support import write_tables
 
 LATEST, EARLIER = date(2025, 12, 1), date(2025, 11, 1)
 PRACTICES = [
@@ -97,16 +98,16 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for k, key in enumerate(KEYS)
         for period in PERIODS
     ]
-    con = duckdb.connect(str(root / "extract.duckdb"))
+    extract = write_tables(
+        root / "extract.duckdb",
+        {
+            "practices": practices,
+            "comparators": comparators,
+            "practice_comparators": pl.DataFrame(rows, infer_schema_length=None),
+        },
+    )
+    con = duckdb.connect(str(extract), read_only=True)
     try:
-        for name, frame in (
-            ("practices", practices),
-            ("comparators", comparators),
-            ("practice_comparators", pl.DataFrame(rows, infer_schema_length=None)),
-        ):
-            con.register("frame", frame.to_arrow())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            con.unregister("frame")
         written = write_downloads(con, root / "site" / "downloads")
     finally:
         con.close()

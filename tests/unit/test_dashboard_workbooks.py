@@ -18,6 +18,7 @@ import pytest
 
 from pipelines.dashboard import workbooks
 from pipelines.dashboard.render import Renderer
+from tests.support import write_tables
 
 MONTHS = [date(2023 + (10 + i) // 12, (10 + i) % 12 + 1, 1) for i in range(26)]  # 2023-11..2025-12
 LATEST = MONTHS[-1]
@@ -130,31 +131,30 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if org_value(level, code, k, month) is not None
         ]
     )
-    con = duckdb.connect(str(path))
-    try:
-        for name, frame in (
-            ("practices", practices),
-            ("headline_comparators", headline),
-            ("practice_comparators", pl.DataFrame(rows, infer_schema_length=None)),
-            ("national_deciles_wide", deciles),
-            ("organisation_comparators", own),
-        ):
-            con.register("frame", frame.to_arrow())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            con.unregister("frame")
-    finally:
-        con.close()
-    return path
+    return write_tables(
+        path,
+        {
+            "practices": practices,
+            "headline_comparators": headline,
+            "practice_comparators": pl.DataFrame(rows, infer_schema_length=None),
+            "national_deciles_wide": deciles,
+            "organisation_comparators": own,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
-def written(extract: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    out = tmp_path_factory.mktemp("downloads")
+def rows(extract: Path) -> workbooks.WorkbookRows:
     con = duckdb.connect(str(extract), read_only=True)
     try:
-        rows = workbooks.read_workbook_rows(con, MONTHS)
+        return workbooks.read_workbook_rows(con, MONTHS)
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def written(rows: workbooks.WorkbookRows, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("downloads")
     organisations = [("icb", "QAA", "NHS QAA ICB"), ("sub_icb", "01B", "Sub-ICB 01B")]
     organisations.append(("england", "ENG", "England"))
     report = workbooks.write_workbooks(rows, organisations, out, "2026-01-05T09:00:00+00:00")
@@ -169,12 +169,7 @@ def test_one_workbook_per_organisation_asked_for(written) -> None:
     assert report.bytes == sum(p.stat().st_size for p in out.rglob("*.xlsx"))
 
 
-def test_a_writer_whose_build_is_gone_stops_at_the_next_workbook(extract: Path, tmp_path) -> None:
-    con = duckdb.connect(str(extract), read_only=True)
-    try:
-        rows = workbooks.read_workbook_rows(con, MONTHS)
-    finally:
-        con.close()
+def test_a_writer_whose_build_is_gone_stops_at_the_next_workbook(rows, tmp_path) -> None:
     organisations = [("icb", "QAA", "NHS QAA ICB"), ("sub_icb", "01B", "Sub-ICB 01B")]
     looks = iter([False, True])  # the build is there for the first workbook, then gone
     with pytest.raises(workbooks.Abandoned, match="stopped after 1 workbook"):

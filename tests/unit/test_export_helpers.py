@@ -26,6 +26,7 @@ from pipelines.export import (
     export_organisation,
     sheet_name,
 )
+from tests.support import write_tables
 
 MONTHS = [date(2024 + (10 + i) // 12, (10 + i) % 12 + 1, 1) for i in range(14)]  # 2024-11..2025-12
 PRACTICES = [
@@ -145,21 +146,16 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
             for level, code, value in (("icb", "QAA", 33.0), ("england", "ENG", 31.0))
         ]
     )
-    con = duckdb.connect(str(path))
-    try:
-        for name, frame in (
-            ("practices", practices),
-            ("comparators", comparators),
-            ("practice_comparators", practice_comparators),
-            ("national_deciles_wide", deciles),
-            ("organisation_comparators", organisations),
-        ):
-            con.register("frame", frame.to_arrow())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            con.unregister("frame")
-    finally:
-        con.close()
-    return path
+    return write_tables(
+        path,
+        {
+            "practices": practices,
+            "comparators": comparators,
+            "practice_comparators": practice_comparators,
+            "national_deciles_wide": deciles,
+            "organisation_comparators": organisations,
+        },
+    )
 
 
 def test_sheet_names_are_valid_and_unique() -> None:
