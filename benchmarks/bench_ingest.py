@@ -194,6 +194,8 @@ def child(name: str, csv_path: Path, zip_path: Path, month: date) -> None:
     """Run one candidate and print its result as JSON (the parent measures the process)."""
     import logging
 
+    from pipelines.process_stats import peak_resident_mb
+
     logging.basicConfig(level=logging.WARNING)
     _import_for(name)
     cpu_started = _cpu_seconds()
@@ -216,7 +218,7 @@ def child(name: str, csv_path: Path, zip_path: Path, month: date) -> None:
         raise SystemExit(f"unknown candidate {name}")
     result["seconds"] = time.perf_counter() - started
     result["work_cpu_seconds"] = _cpu_seconds() - cpu_started
-    result["vm_hwm_mb"] = _vm_hwm_mb()
+    result["vm_hwm_mb"] = peak_resident_mb()
     print(json.dumps(result))
 
 
@@ -226,16 +228,6 @@ def _cpu_seconds() -> float:
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _vm_hwm_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 # -- the parent -------------------------------------------------------------------------------

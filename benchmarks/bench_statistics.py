@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from pipelines.config import load_settings  # noqa: E402
+from pipelines.process_stats import peak_resident_mb  # noqa: E402
 from pipelines.warehouse import connect, run, run_script  # noqa: E402
 
 FIRST_MONTH = date(2021, 1, 1)
@@ -173,15 +174,6 @@ def load(con: duckdb.DuckDBPyConnection, n_months: int, practices: int, seed: in
     }
 
 
-def _peak_rss_mb() -> float:
-    """This process's resident-memory high-water mark (VmHWM), in MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def _hold_back(con: duckdb.DuckDBPyConnection, month: date) -> None:
     from pipelines.statistics import execute
 
@@ -223,7 +215,7 @@ def phase(name: str, path: Path, args: argparse.Namespace) -> dict:
         else:
             raise ValueError(name)
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), **result}
+    return {"seconds": seconds, "peak_rss_mb": peak_resident_mb(), **result}
 
 
 def _child(name: str, path: Path, args: argparse.Namespace) -> dict:

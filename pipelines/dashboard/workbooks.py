@@ -44,6 +44,7 @@ from pipelines.export.about import (
 from pipelines.export.columns import LEVEL_LABELS
 from pipelines.export.organisation import Organisation, finite
 from pipelines.export.summary import summary_sheets, write_summary, write_trend
+from pipelines.process_stats import peak_resident_mb
 from pipelines.warehouse import query_frame
 
 TREND_MONTHS = 24  # months on the Trend sheet; the export and the pages have them all
@@ -274,17 +275,5 @@ def main(work: Path) -> None:
         )
     except Abandoned as exc:
         sys.exit(str(exc))
-    report.peak_mb = _peak_mb()
+    report.peak_mb = peak_resident_mb()
     print(json.dumps(asdict(report)))
-
-
-def _peak_mb() -> float | None:
-    """This process's resident high-water mark (Linux; ``ru_maxrss`` would count the
-    parent's pages the process had before it started this program)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
