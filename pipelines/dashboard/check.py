@@ -3,9 +3,10 @@
 A site that fails any of these is not swapped in (the previous site stays as it was):
 every page was written, carries its data as valid JSON and links only to files that
 exist inside the site (or to the publication's files beside it), the downloads among them
-(the workbooks, written by a process of their own, are checked once it has finished); no page loads a script
-or style from anywhere but the site (so it works offline); there is exactly one copy of
-the charting library; no page or data file is larger than ``MAX_PAGE_BYTES``.
+(the workbooks, written by a process of their own, are checked once it has finished); no
+page loads a script or style from anywhere but the site (so it works offline); there is
+exactly one copy of the charting library; no page or data file is larger than
+``MAX_PAGE_BYTES``.
 """
 
 from __future__ import annotations
